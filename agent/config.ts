@@ -1,0 +1,115 @@
+/**
+ * The agent's settings: one schema, read from the environment (flags are mapped onto the same
+ * names by the CLI), validated once at start-up with every problem reported together.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
+import { parseDockerHost, type DockerEndpoint } from './docker/client.js';
+import type { FilterConfig } from './process/filter.js';
+
+export interface AgentConfig {
+  docker: DockerEndpoint;
+  host: string;
+  dataDir: string;
+  kafka: {
+    brokers: string[];
+    topicPrefix: string;
+    compression: 'gzip' | 'none';
+    partitions: number;
+    replicationFactor: number;
+    maxMessageBytes: number;
+  };
+  http: { address: string; port: number };
+  maxLineBytes: number;
+  batchBytes: number;
+  lingerMs: number;
+  recordBytes: number;
+  maxBufferBytes: number;
+  multilineFlushMs: number;
+  multilineMaxLines: number;
+  backlog: 'none' | 'all';
+  filter: FilterConfig;
+  logLevel: string;
+}
+
+/** Every setting the agent reads, with its default and meaning; the README table is made from this. */
+export const AGENT_SETTINGS: { name: string; default: string; help: string }[] = [
+  { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', help: 'Docker Engine API endpoint (unix:///path or tcp://host:port). Only GET requests are ever sent.' },
+  { name: 'SHIPLOG_HOSTNAME', default: 'os.hostname()', help: 'Host name stamped on every record (set it to the host\'s name when the agent runs in a container).' },
+  { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Where checkpoints (agent/checkpoints.json) are kept.' },
+  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for `shiplog agent`)', help: 'Comma-separated host:port list.' },
+  { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Topics are <prefix>.logs, <prefix>.stats, <prefix>.events.' },
+  { name: 'SHIPLOG_KAFKA_COMPRESSION', default: 'gzip', help: 'gzip or none.' },
+  { name: 'SHIPLOG_KAFKA_PARTITIONS', default: '6', help: 'Partitions of <prefix>.logs if the agent creates it.' },
+  { name: 'SHIPLOG_KAFKA_REPLICATION_FACTOR', default: '-1', help: 'Replication factor if the agent creates the topic (-1: the broker\'s default).' },
+  { name: 'SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', default: '16MiB', help: 'max.message.bytes of a topic the agent creates.' },
+  { name: 'SHIPLOG_AGENT_ADDRESS', default: '0.0.0.0', help: 'Address of the agent\'s HTTP server (/metrics, /healthz).' },
+  { name: 'SHIPLOG_AGENT_PORT', default: '9881', help: 'Port of the agent\'s HTTP server (0 = any free port).' },
+  { name: 'SHIPLOG_MAX_LINE_BYTES', default: '2MiB', help: 'Longer lines are shipped as several parts marked `split` (never cut off).' },
+  { name: 'SHIPLOG_BATCH_BYTES', default: '1MiB', help: 'A batch is sent once this much is buffered ...' },
+  { name: 'SHIPLOG_BATCH_LINGER', default: '100ms', help: '... or once the oldest buffered line waited this long.' },
+  { name: 'SHIPLOG_RECORD_BYTES', default: '256KiB', help: 'Largest Kafka record made of one container\'s lines.' },
+  { name: 'SHIPLOG_BUFFER_BYTES', default: '64MiB', help: 'Unacknowledged bytes above which log streams are paused (backpressure).' },
+  { name: 'SHIPLOG_MULTILINE_TIMEOUT', default: '1s', help: 'A multi-line record is complete after its stream was quiet this long.' },
+  { name: 'SHIPLOG_MULTILINE_MAX_LINES', default: '500', help: 'A multi-line record is complete at this many lines.' },
+  { name: 'SHIPLOG_BACKLOG', default: 'none', help: 'Containers already running at the agent\'s first start: none (from now on) or all (their whole log).' },
+  { name: 'SHIPLOG_INCLUDE_NAMES', default: '', help: 'Only containers whose name matches one of these globs (comma list).' },
+  { name: 'SHIPLOG_EXCLUDE_NAMES', default: '', help: 'Skip containers whose name matches one of these globs.' },
+  { name: 'SHIPLOG_INCLUDE_IMAGES', default: '', help: 'Only containers whose image matches one of these globs.' },
+  { name: 'SHIPLOG_EXCLUDE_IMAGES', default: '', help: 'Skip containers whose image matches one of these globs.' },
+  { name: 'SHIPLOG_INCLUDE_LABELS', default: '', help: 'Only containers with one of these labels (key or key=value).' },
+  { name: 'SHIPLOG_EXCLUDE_LABELS', default: '', help: 'Skip containers with one of these labels (key or key=value).' },
+  { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The agent\'s own log level (fatal, error, warn, info, debug, trace).' },
+];
+
+export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): AgentConfig {
+  const r = new EnvReader(env);
+  const docker = parseDockerHost(r.raw('DOCKER_HOST'));
+  if (typeof docker === 'string') r.problem(docker);
+  const brokers = r.list('SHIPLOG_KAFKA_BROKERS');
+  if (opts.requireKafka && brokers.length === 0) r.problem('SHIPLOG_KAFKA_BROKERS: not set (host:port list of Kafka brokers)');
+  checkHostPortList(r, 'SHIPLOG_KAFKA_BROKERS', brokers);
+  const prefix = r.string('SHIPLOG_KAFKA_TOPIC_PREFIX', 'shiplog');
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) r.problem(`SHIPLOG_KAFKA_TOPIC_PREFIX: "${prefix}" may only hold letters, digits, '.', '_' and '-'`);
+  const maxMessageBytes = r.bytes('SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', 16 * 1024 ** 2, 64 * 1024, 1024 ** 3);
+  const maxLineBytes = r.bytes('SHIPLOG_MAX_LINE_BYTES', 2 * 1024 ** 2, 16 * 1024, 512 * 1024 ** 2);
+  // A line may grow by a third as base64 (invalid UTF-8) and needs room for the record around it.
+  if (Math.ceil(maxLineBytes * 1.4) + 64 * 1024 > maxMessageBytes) {
+    r.problem(`SHIPLOG_MAX_LINE_BYTES: ${maxLineBytes} does not fit in SHIPLOG_KAFKA_MAX_MESSAGE_BYTES ${maxMessageBytes} (needs at most ~70% of it)`);
+  }
+  const level = r.oneOf('SHIPLOG_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  const cfg: AgentConfig = {
+    docker: typeof docker === 'string' ? { display: '' } : docker,
+    host: r.string('SHIPLOG_HOSTNAME', hostname()),
+    dataDir: resolve(r.string('SHIPLOG_DATA_DIR', './data')),
+    kafka: {
+      brokers,
+      topicPrefix: prefix,
+      compression: r.oneOf('SHIPLOG_KAFKA_COMPRESSION', 'gzip', ['gzip', 'none'] as const),
+      partitions: r.int('SHIPLOG_KAFKA_PARTITIONS', 6, 1, 10_000),
+      replicationFactor: r.int('SHIPLOG_KAFKA_REPLICATION_FACTOR', -1, -1, 100),
+      maxMessageBytes,
+    },
+    http: { address: r.string('SHIPLOG_AGENT_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_AGENT_PORT', 9881, 0, 65535) },
+    maxLineBytes,
+    batchBytes: r.bytes('SHIPLOG_BATCH_BYTES', 1024 ** 2, 1024, 256 * 1024 ** 2),
+    lingerMs: r.durationMs('SHIPLOG_BATCH_LINGER', 100, 0, 60_000),
+    recordBytes: r.bytes('SHIPLOG_RECORD_BYTES', 256 * 1024, 1024, 64 * 1024 ** 2),
+    maxBufferBytes: r.bytes('SHIPLOG_BUFFER_BYTES', 64 * 1024 ** 2, 1024 ** 2, 16 * 1024 ** 3),
+    multilineFlushMs: r.durationMs('SHIPLOG_MULTILINE_TIMEOUT', 1000, 10, 600_000),
+    multilineMaxLines: r.int('SHIPLOG_MULTILINE_MAX_LINES', 500, 2, 100_000),
+    backlog: r.oneOf('SHIPLOG_BACKLOG', 'none', ['none', 'all'] as const),
+    filter: {
+      includeNames: r.list('SHIPLOG_INCLUDE_NAMES'),
+      excludeNames: r.list('SHIPLOG_EXCLUDE_NAMES'),
+      includeImages: r.list('SHIPLOG_INCLUDE_IMAGES'),
+      excludeImages: r.list('SHIPLOG_EXCLUDE_IMAGES'),
+      includeLabels: r.list('SHIPLOG_INCLUDE_LABELS'),
+      excludeLabels: r.list('SHIPLOG_EXCLUDE_LABELS'),
+    },
+    logLevel: level,
+  };
+  r.done();
+  return cfg;
+}

@@ -1,0 +1,136 @@
+/**
+ * Turns the log entries of one stream (stdout or stderr of one container) back into the lines
+ * the program wrote: Docker's 16 KiB pieces are joined, the trailing newline is removed, and
+ * every line carries the stream's cursor after it.
+ *
+ * The cursor is (ts, n): the Docker timestamp of the last entry consumed and how many entries
+ * with exactly that timestamp were consumed. Docker's `since` keeps entries with ts >= since,
+ * and within one stream timestamps never decrease, so resuming from (ts, n) means asking for
+ * since=ts and skipping the first n entries carrying ts. That is exact: no gap, no duplicate.
+ */
+import { DOCKER_PARTIAL_SIZE, type LogEntry, type StreamId } from './decode-frames.js';
+
+export interface Cursor {
+  ts: string;
+  n: number;
+}
+
+export interface Line {
+  stream: StreamId;
+  /** Timestamp of the line's first piece. */
+  ts: string;
+  /** The line's bytes without its trailing newline. */
+  msg: Buffer;
+  /** The stream's cursor once this line is shipped. */
+  cursor: Cursor;
+  /** This is one part of a line longer than the line limit; more parts follow. */
+  split: boolean;
+}
+
+export type LineSink = (line: Line) => void;
+
+export class LineAssembler {
+  private pieces: Buffer[] = [];
+  private size = 0;
+  private firstTs = '';
+  private curTs = '';
+  private curN = 0;
+  private skipTs: string | undefined;
+  private skipN = 0;
+  /** Entries skipped because they were shipped before (resume). */
+  skipped = 0;
+
+  constructor(
+    readonly stream: StreamId,
+    private readonly maxLineBytes: number,
+    /** TTY streams end lines in "\r\n" (the terminal's ONLCR); the "\r" is not the program's. */
+    private readonly tty: boolean,
+    resumeFrom?: Cursor,
+  ) {
+    if (resumeFrom) {
+      this.skipTs = resumeFrom.ts;
+      this.skipN = resumeFrom.n;
+      this.curTs = resumeFrom.ts;
+      this.curN = resumeFrom.n;
+    }
+  }
+
+  get cursor(): Cursor | undefined {
+    return this.curTs === '' ? undefined : { ts: this.curTs, n: this.curN };
+  }
+
+  /** Bytes held for an unfinished line. */
+  get pendingBytes(): number {
+    return this.size;
+  }
+
+  push(entry: LogEntry, sink: LineSink): void {
+    if (this.skipTs !== undefined) {
+      // Resuming: drop what the previous run shipped.
+      if (entry.ts < this.skipTs) {
+        this.skipped++;
+        return;
+      }
+      if (entry.ts === this.skipTs && this.skipN > 0) {
+        this.skipN--;
+        this.skipped++;
+        return;
+      }
+      this.skipTs = undefined;
+    }
+    if (entry.ts === this.curTs) this.curN++;
+    else {
+      this.curTs = entry.ts;
+      this.curN = 1;
+    }
+
+    const c = entry.content;
+    const hasNl = c.length > 0 && c[c.length - 1] === 0x0a;
+    // Docker cuts long lines into pieces of exactly DOCKER_PARTIAL_SIZE bytes; a shorter piece
+    // without newline is the last one (the `local` driver drops the last piece's newline) or
+    // the unterminated end of the output.
+    const complete = hasNl || c.length < DOCKER_PARTIAL_SIZE;
+    if (this.pieces.length === 0) this.firstTs = entry.ts;
+    if (complete && this.pieces.length === 0) {
+      // Common case: a whole line in one entry; one copy, made here because the entry's
+      // memory belongs to the socket.
+      sink(this.line(Buffer.from(c.subarray(0, c.length - (hasNl ? this.eolLength(c) : 0))), false));
+      return;
+    }
+    // Pieces are copied: the decoder's buffers are reused.
+    this.pieces.push(Buffer.from(c));
+    this.size += c.length;
+    if (complete) {
+      const joined = Buffer.concat(this.pieces, this.size);
+      this.reset();
+      sink(this.line(joined.subarray(0, joined.length - (hasNl ? this.eolLength(joined) : 0)), false));
+    } else if (this.size >= this.maxLineBytes) {
+      // Longer than the limit: ship what we have as one part; the rest follows as more parts.
+      const joined = Buffer.concat(this.pieces, this.size);
+      this.reset();
+      sink(this.line(joined, true));
+    }
+  }
+
+  /** End of stream: an unterminated line is still a line. */
+  flush(sink: LineSink): void {
+    if (this.pieces.length === 0) return;
+    const joined = Buffer.concat(this.pieces, this.size);
+    this.reset();
+    sink(this.line(joined, false));
+  }
+
+  private line(msg: Buffer, split: boolean): Line {
+    return { stream: this.stream, ts: this.firstTs, msg, cursor: { ts: this.curTs, n: this.curN }, split };
+  }
+
+  private eolLength(b: Buffer): number {
+    if (this.tty && b.length >= 2 && b[b.length - 2] === 0x0d) return 2;
+    return 1;
+  }
+
+  private reset(): void {
+    this.pieces = [];
+    this.size = 0;
+  }
+}

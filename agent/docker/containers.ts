@@ -1,0 +1,81 @@
+/**
+ * Container metadata from GET /containers/{id}/json, reduced to what every shipped record
+ * carries so that it is useful on its own.
+ */
+import type { DockerClient } from './client.js';
+
+export interface ContainerMeta {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  tty: boolean;
+  running: boolean;
+  /** Environment variable names and values; only consulted for LOGSPOUT=ignore. */
+  env: string[];
+  created: string;
+  startedAt: string;
+  finishedAt: string;
+  logDriver: string;
+}
+
+interface InspectJson {
+  Id: string;
+  Name?: string;
+  Created?: string;
+  Image?: string;
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; Env?: string[] | null };
+  State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string };
+  HostConfig?: { LogConfig?: { Type?: string } };
+}
+
+export async function inspectContainer(docker: DockerClient, id: string): Promise<ContainerMeta> {
+  const j = (await docker.getJson(`/containers/${encodeURIComponent(id)}/json`)) as InspectJson;
+  return {
+    id: j.Id,
+    name: (j.Name ?? '').replace(/^\//, ''),
+    image: j.Config?.Image ?? '',
+    imageId: j.Image ?? '',
+    labels: j.Config?.Labels ?? {},
+    tty: j.Config?.Tty === true,
+    running: j.State?.Running === true,
+    env: j.Config?.Env ?? [],
+    created: j.Created ?? '',
+    startedAt: j.State?.StartedAt ?? '',
+    // Docker reports a never-stopped container as 0001-01-01T00:00:00Z.
+    finishedAt: j.State?.FinishedAt && !j.State.FinishedAt.startsWith('0001-') ? j.State.FinishedAt : '',
+    logDriver: j.HostConfig?.LogConfig?.Type ?? '',
+  };
+}
+
+export interface ContainerSummary {
+  id: string;
+  running: boolean;
+}
+
+export async function listContainers(docker: DockerClient): Promise<ContainerSummary[]> {
+  const list = (await docker.getJson('/containers/json', { all: true })) as { Id: string; State?: string }[];
+  return list.map((c) => ({ id: c.Id, running: c.State === 'running' }));
+}
+
+/** Well-known orchestration labels, surfaced as fields of their own. */
+export function orchestration(labels: Record<string, string>): {
+  composeProject?: string;
+  composeService?: string;
+  swarmService?: string;
+  swarmTask?: string;
+  stack?: string;
+} {
+  const pick = (k: string) => labels[k] || undefined;
+  return {
+    composeProject: pick('com.docker.compose.project'),
+    composeService: pick('com.docker.compose.service'),
+    swarmService: pick('com.docker.swarm.service.name'),
+    swarmTask: pick('com.docker.swarm.task.name'),
+    stack: pick('com.docker.stack.namespace'),
+  };
+}
+
+/** Docker drivers whose logs the API can read back. */
+export const READABLE_LOG_DRIVERS = new Set(['json-file', 'local', 'journald', 'etwlogs', '']);

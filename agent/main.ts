@@ -1,0 +1,63 @@
+/** `shiplog agent`: config, Docker client, Kafka transport, agent, HTTP; stops cleanly on SIGTERM/SIGINT. */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { DockerUnreachableError, describe } from '../lib/errors.js';
+import { createLogger } from '../lib/logger.js';
+import type { Env } from '../lib/env-config.js';
+import { Agent } from './agent.js';
+import { loadAgentConfig } from './config.js';
+import { DockerClient } from './docker/client.js';
+import { buildAgentHttp } from './http/server.js';
+import { KafkaTransport } from './ship/kafka-transport.js';
+
+export async function runAgent(env: Env): Promise<number> {
+  const config = loadAgentConfig(env, { requireKafka: true });
+  const log = createLogger('shiplog-agent', config.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'shiplog_agent_process_' });
+  const docker = new DockerClient(config.docker);
+  const transport = new KafkaTransport(
+    {
+      brokers: config.kafka.brokers,
+      topic: `${config.kafka.topicPrefix}.logs`,
+      compression: config.kafka.compression,
+      partitions: config.kafka.partitions,
+      replicationFactor: config.kafka.replicationFactor,
+      maxMessageBytes: config.kafka.maxMessageBytes,
+    },
+    log.child({ part: 'kafka' }),
+  );
+  const agent = new Agent({ config, docker, transport, registry, log });
+  try {
+    await agent.start();
+  } catch (err) {
+    if (err instanceof DockerUnreachableError) {
+      log.fatal(`${err.message}. Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere.`);
+    } else log.fatal({ err: describe(err) }, 'agent failed to start');
+    await transport.stop().catch(() => undefined);
+    log.flush();
+    return 1;
+  }
+  const app = buildAgentHttp({ registry, status: () => agent.status });
+  const address = await app.listen({ host: config.http.address, port: config.http.port });
+  log.info({ metrics: `${address}/metrics`, host: config.host, brokers: config.kafka.brokers.join(','), topic: `${config.kafka.topicPrefix}.logs` }, 'agent running');
+  // For tests and supervisors that start the agent on port 0.
+  if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping: shipping what is buffered');
+      void (async () => {
+        await app.close();
+        await agent.stop(10_000);
+        log.info('stopped');
+        log.flush();
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,39 @@
+/** The agent's own metrics, all on the one registry created at start-up. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Live values read at scrape time. */
+export interface AgentProbe {
+  bufferedBytes(): number;
+  bufferedLines(): number;
+  containersFollowed(): number;
+  containersExcluded(): number;
+}
+
+export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
+  const r = [registry];
+  return {
+    linesRead: new Counter({ name: 'shiplog_agent_lines_read_total', help: 'Log lines read from Docker, per container and stream.', labelNames: ['container', 'stream'], registers: r }),
+    bytesRead: new Counter({ name: 'shiplog_agent_bytes_read_total', help: 'Log line bytes read from Docker (without newline), per container and stream.', labelNames: ['container', 'stream'], registers: r }),
+    linesShipped: new Counter({ name: 'shiplog_agent_lines_shipped_total', help: 'Log lines acknowledged by the transport (Kafka acks=all or the store), per container and stream.', labelNames: ['container', 'stream'], registers: r }),
+    bytesShipped: new Counter({ name: 'shiplog_agent_bytes_shipped_total', help: 'Log line bytes acknowledged by the transport, per container and stream.', labelNames: ['container', 'stream'], registers: r }),
+    recordsShipped: new Counter({ name: 'shiplog_agent_records_shipped_total', help: 'Records (batches of lines of one container) acknowledged.', registers: r }),
+    produceSeconds: new Histogram({ name: 'shiplog_agent_produce_duration_seconds', help: 'Time from send to acknowledgement of one batch.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r }),
+    produceErrors: new Counter({ name: 'shiplog_agent_produce_errors_total', help: 'Failed sends to the transport (retried without limit).', registers: r }),
+    bufferedBytes: new Gauge({ name: 'shiplog_agent_buffered_bytes', help: 'Encoded bytes read but not yet acknowledged (including the batch in flight).', registers: r, collect() { this.set(probe.bufferedBytes()); } }),
+    bufferedLines: new Gauge({ name: 'shiplog_agent_buffered_lines', help: 'Lines read but not yet acknowledged.', registers: r, collect() { this.set(probe.bufferedLines()); } }),
+    backpressurePauses: new Counter({ name: 'shiplog_agent_backpressure_pauses_total', help: 'Times a container log stream was paused because the buffer was full.', registers: r }),
+    containersFollowed: new Gauge({ name: 'shiplog_agent_containers_followed', help: 'Containers whose logs are being followed now.', registers: r, collect() { this.set(probe.containersFollowed()); } }),
+    containersExcluded: new Gauge({ name: 'shiplog_agent_containers_excluded', help: 'Containers skipped by labels or filters.', registers: r, collect() { this.set(probe.containersExcluded()); } }),
+    dockerErrors: new Counter({ name: 'shiplog_agent_docker_errors_total', help: 'Errors talking to the Docker engine, by operation.', labelNames: ['op'], registers: r }),
+    linesSplit: new Counter({ name: 'shiplog_agent_lines_split_total', help: 'Lines longer than SHIPLOG_MAX_LINE_BYTES, shipped as several parts (nothing is cut off).', registers: r }),
+    linesDropped: new Counter({ name: 'shiplog_agent_lines_dropped_total', help: 'Lines that could not be shipped, by reason (each is also logged).', labelNames: ['reason'], registers: r }),
+    invalidUtf8Lines: new Counter({ name: 'shiplog_agent_invalid_utf8_lines_total', help: 'Lines that are not valid UTF-8, shipped as base64 of their exact bytes.', registers: r }),
+    multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),
+    checkpointWrites: new Counter({ name: 'shiplog_agent_checkpoint_writes_total', help: 'Checkpoint file writes.', registers: r }),
+    checkpointErrors: new Counter({ name: 'shiplog_agent_checkpoint_errors_total', help: 'Checkpoint file writes that failed.', registers: r }),
+    checkpointLag: new Gauge({ name: 'shiplog_agent_checkpoint_lag_seconds', help: 'Per container: Docker time of the last line read minus that of the last line acknowledged.', labelNames: ['container'], registers: r }),
+    recoveredContainers: new Counter({ name: 'shiplog_agent_recovered_checkpoints_total', help: 'Container checkpoints moved forward at start-up from records found acknowledged in Kafka.', registers: r }),
+  };
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;

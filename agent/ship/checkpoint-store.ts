@@ -1,0 +1,141 @@
+/**
+ * Per-container cursors, persisted atomically (write temp, fsync, rename, fsync dir) under
+ * SHIPLOG_DATA_DIR. A cursor moves only after Kafka (or, in `up` mode, the store) acknowledged
+ * the lines before it. Alongside, for each partition, the offset after our last acknowledged
+ * record: on restart, records past it may be acknowledged but not yet checkpointed, and are
+ * read back to move cursors forward (see recover-cursors.ts).
+ */
+import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CheckpointError } from '../../lib/errors.js';
+import type { Cursor } from '../docker/assemble-lines.js';
+import type { RecordCursor } from './record.js';
+
+export interface ContainerCheckpoint extends RecordCursor {
+  /** When this container's cursor last moved (ISO time); used to forget removed containers. */
+  updated: string;
+  /** Docker's FinishedAt of the stop after which this container was read to its end. */
+  drainedAt?: string;
+}
+
+export interface CheckpointFile {
+  version: 1;
+  /** When this agent first ran with this data dir: containers created later are read from their start. */
+  firstStart: string;
+  /** Which transport the partition offsets belong to (topic name), so a changed setup does not misuse them. */
+  target: string;
+  partitions: Record<string, string>;
+  containers: Record<string, ContainerCheckpoint>;
+}
+
+export class CheckpointStore {
+  private data: CheckpointFile;
+  readonly path: string;
+  writes = 0;
+
+  constructor(dataDir: string, target: string) {
+    this.path = join(dataDir, 'agent', 'checkpoints.json');
+    this.data = this.load(target);
+  }
+
+  get firstStart(): string {
+    return this.data.firstStart;
+  }
+
+  get(id: string): ContainerCheckpoint | undefined {
+    return this.data.containers[id];
+  }
+
+  containers(): string[] {
+    return Object.keys(this.data.containers);
+  }
+
+  partitions(): Record<string, string> {
+    return { ...this.data.partitions };
+  }
+
+  /** Moves a container's cursors forward; a cursor never moves back. */
+  advance(id: string, cursor: RecordCursor): void {
+    const cur = this.data.containers[id] ?? { updated: '' };
+    if (cursor.stdout && after(cursor.stdout, cur.stdout)) cur.stdout = cursor.stdout;
+    if (cursor.stderr && after(cursor.stderr, cur.stderr)) cur.stderr = cursor.stderr;
+    cur.updated = new Date().toISOString();
+    this.data.containers[id] = cur;
+  }
+
+  markDrained(id: string, finishedAt: string): void {
+    const cur = this.data.containers[id] ?? { updated: new Date().toISOString() };
+    cur.drainedAt = finishedAt;
+    this.data.containers[id] = cur;
+  }
+
+  setPartitionOffset(partition: number, offset: string): void {
+    const prev = this.data.partitions[String(partition)];
+    if (prev === undefined || BigInt(offset) > BigInt(prev)) this.data.partitions[String(partition)] = offset;
+  }
+
+  forget(id: string): void {
+    delete this.data.containers[id];
+  }
+
+  /** Writes the file atomically; throws CheckpointError when the disk refuses. */
+  persist(): void {
+    const tmp = `${this.path}.tmp`;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeFileSync(fd, JSON.stringify(this.data));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.path);
+      const dfd = openSync(dirname(this.path), 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+      this.writes++;
+    } catch (err) {
+      throw new CheckpointError(`cannot write ${this.path}`, err);
+    }
+  }
+
+  private load(target: string): CheckpointFile {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fresh(target);
+      throw new CheckpointError(`cannot read ${this.path}`, err);
+    }
+    let parsed: CheckpointFile;
+    try {
+      parsed = JSON.parse(text) as CheckpointFile;
+    } catch (err) {
+      throw new CheckpointError(`${this.path} is not valid JSON (move it away to start over)`, err);
+    }
+    if (parsed.version !== 1 || typeof parsed.containers !== 'object') {
+      throw new CheckpointError(`${this.path} has an unknown layout (version ${String(parsed.version)})`);
+    }
+    if (parsed.target !== target) {
+      // Shipping somewhere else now: cursors still hold, partition offsets do not.
+      parsed.target = target;
+      parsed.partitions = {};
+    }
+    return parsed;
+  }
+}
+
+function fresh(target: string): CheckpointFile {
+  return { version: 1, firstStart: new Date().toISOString(), target, partitions: {}, containers: {} };
+}
+
+/** True when cursor a is strictly after b. */
+export function after(a: Cursor, b: Cursor | undefined): boolean {
+  if (!b) return true;
+  if (a.ts !== b.ts) return a.ts > b.ts;
+  return a.n > b.n;
+}

@@ -1,0 +1,189 @@
+/**
+ * Ships log records to `<prefix>.logs` with kafkajs: idempotent producer, acks=all, one
+ * request in flight, partition chosen by the container id (Java-compatible murmur2), gzip.
+ */
+import { randomUUID } from 'node:crypto';
+import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
+import { KafkaError } from '../../lib/errors.js';
+import { createKafka } from '../../lib/kafka.js';
+import type { Logger } from '../../lib/logger.js';
+import type { LogRecord, RecordCursor } from './record.js';
+import type { OutRecord, SendResult, Transport } from './transport.js';
+import { after } from './checkpoint-store.js';
+
+export interface KafkaTransportConfig {
+  brokers: string[];
+  topic: string;
+  compression: 'gzip' | 'none';
+  /** Partitions for the topic if the agent has to create it. */
+  partitions: number;
+  replicationFactor: number;
+  /** Topic max.message.bytes if the agent creates it (lines up to this size fit in a record). */
+  maxMessageBytes: number;
+}
+
+export class KafkaTransport implements Transport {
+  readonly target: string;
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private admin: Admin | undefined;
+  private partitionMeta: PartitionMetadata[] = [];
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+
+  constructor(private readonly cfg: KafkaTransportConfig, private readonly log: Logger) {
+    this.target = `kafka:${cfg.topic}`;
+    this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log });
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+      await this.ensureTopic();
+      // Retriable failures (broker down, leader moving) are retried inside kafkajs with the
+      // same producer id and sequence numbers, so the broker drops a batch it already has;
+      // only non-retriable errors reach the shipper's loop.
+      this.producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+      });
+      await this.producer.connect();
+    } catch (err) {
+      throw new KafkaError(`cannot start the Kafka producer (brokers ${this.cfg.brokers.join(',')})`, err);
+    }
+  }
+
+  private async ensureTopic(): Promise<void> {
+    const admin = this.admin as Admin;
+    const topics = await admin.listTopics();
+    if (!topics.includes(this.cfg.topic)) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic: this.cfg.topic,
+              numPartitions: this.cfg.partitions,
+              replicationFactor: this.cfg.replicationFactor,
+              configEntries: [{ name: 'max.message.bytes', value: String(this.cfg.maxMessageBytes) }],
+            },
+          ],
+        });
+        this.log.info({ topic: this.cfg.topic, partitions: this.cfg.partitions }, 'created topic');
+      } catch (err) {
+        // Another agent may have created it at the same moment.
+        if (!(await admin.listTopics()).includes(this.cfg.topic)) throw err;
+      }
+    }
+    await this.refreshPartitions();
+  }
+
+  private async refreshPartitions(): Promise<void> {
+    const md = await (this.admin as Admin).fetchTopicMetadata({ topics: [this.cfg.topic] });
+    this.partitionMeta = md.topics[0]?.partitions ?? [];
+    if (this.partitionMeta.length === 0) throw new KafkaError(`topic ${this.cfg.topic} has no partitions`);
+  }
+
+  partitionOf(key: string): number {
+    return this.partitioner({ topic: this.cfg.topic, partitionMetadata: this.partitionMeta, message: { key, value: null } });
+  }
+
+  async send(records: OutRecord[]): Promise<SendResult> {
+    const producer = this.producer;
+    if (!producer) throw new KafkaError('producer not started');
+    const counts = new Map<number, number>();
+    const messages = records.map((r) => {
+      const partition = this.partitionOf(r.key);
+      counts.set(partition, (counts.get(partition) ?? 0) + 1);
+      return { key: r.key, value: r.value, partition };
+    });
+    let meta;
+    try {
+      meta = await producer.sendBatch({
+        acks: -1,
+        compression: this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        topicMessages: [{ topic: this.cfg.topic, messages }],
+      });
+    } catch (err) {
+      throw new KafkaError(`produce to ${this.cfg.topic} failed`, err);
+    }
+    const nextOffsets = new Map<number, string>();
+    for (const m of meta) {
+      const n = counts.get(m.partition) ?? 0;
+      if (m.baseOffset !== undefined && n > 0) nextOffsets.set(m.partition, (BigInt(m.baseOffset) + BigInt(n)).toString());
+    }
+    return { nextOffsets };
+  }
+
+  async recover(fromOffsets: Record<string, string>, host: string): Promise<{ cursors: Map<string, RecordCursor>; endOffsets: Map<number, string>; scanned: number }> {
+    const admin = this.admin as Admin;
+    const ends = await admin.fetchTopicOffsets(this.cfg.topic);
+    const endOffsets = new Map<number, string>();
+    const todo = new Map<number, { from: bigint; end: bigint }>();
+    for (const p of ends) {
+      endOffsets.set(p.partition, p.high);
+      const from = fromOffsets[String(p.partition)];
+      if (from !== undefined && BigInt(from) < BigInt(p.high)) todo.set(p.partition, { from: BigInt(from), end: BigInt(p.high) });
+    }
+    const cursors = new Map<string, RecordCursor>();
+    if (todo.size === 0) return { cursors, endOffsets, scanned: 0 };
+    let scanned = 0;
+    const groupId = `shiplog-agent-recover-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.cfg.topic, fromBeginning: false });
+      const remaining = new Set(todo.keys());
+      await new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const range = todo.get(batch.partition);
+              if (!range) return;
+              for (const m of batch.messages) {
+                const off = BigInt(m.offset);
+                if (off < range.from || off >= range.end) continue;
+                scanned++;
+                if (!m.value) continue;
+                try {
+                  const rec = JSON.parse(m.value.toString('utf8')) as LogRecord;
+                  if (rec.host !== host || !rec.container?.id) continue;
+                  const cur = cursors.get(rec.container.id) ?? {};
+                  if (rec.cursor.stdout && after(rec.cursor.stdout, cur.stdout)) cur.stdout = rec.cursor.stdout;
+                  if (rec.cursor.stderr && after(rec.cursor.stderr, cur.stderr)) cur.stderr = rec.cursor.stderr;
+                  cursors.set(rec.container.id, cur);
+                } catch {
+                  // Not one of ours.
+                }
+              }
+              const last = batch.messages[batch.messages.length - 1];
+              if (last && BigInt(last.offset) >= range.end - 1n) {
+                remaining.delete(batch.partition);
+                if (remaining.size === 0) resolve();
+              }
+            },
+          })
+          .catch(reject);
+        for (const p of endOffsets.keys()) {
+          const r = todo.get(p);
+          consumer.seek({ topic: this.cfg.topic, partition: p, offset: (r ? r.from : BigInt(endOffsets.get(p) ?? '0')).toString() });
+        }
+      });
+    } catch (err) {
+      throw new KafkaError(`cannot read back ${this.cfg.topic} to finish checkpoints`, err);
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return { cursors, endOffsets, scanned };
+  }
+
+  async stop(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * Buffers encoded lines per container, sends them in batches (one batch in flight), and
+ * moves checkpoints only after the transport acknowledged. When the transport is down it
+ * retries the same batch without limit; followers are paused once the buffer is full, so
+ * memory stays bounded and Docker's log file is the buffer.
+ */
+import type { Logger } from '../../lib/logger.js';
+import { describe } from '../../lib/errors.js';
+import type { Cursor, Line } from '../docker/assemble-lines.js';
+import { STDERR } from '../docker/decode-frames.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { encodeLine, encodeRecord, isUtf8, type RecordCursor } from './record.js';
+import type { OutRecord, Transport } from './transport.js';
+
+export interface ShipperConfig {
+  /** A batch is sent when this many bytes are buffered ... */
+  batchBytes: number;
+  /** ... or when the oldest buffered line waited this long. */
+  lingerMs: number;
+  /** Largest record (Kafka message) built from one container's lines; one longer line still gets its own record. */
+  recordBytes: number;
+  /** Buffered bytes (including the batch in flight) above which followers are paused. */
+  maxBufferBytes: number;
+}
+
+interface Pending {
+  json: string;
+  stream: number;
+  cursor: Cursor;
+  bytes: number;
+}
+
+interface ContainerBuffer {
+  id: string;
+  name: string;
+  header: string;
+  lines: Pending[];
+  bytes: number;
+  lastReadTs: string;
+  lastShippedTs: string;
+}
+
+export class Shipper {
+  private readonly buffers = new Map<string, ContainerBuffer>();
+  private bufferedBytes = 0;
+  private bufferedLines = 0;
+  private oldestAt = 0;
+  private wake: (() => void) | undefined;
+  private drainWaiters: (() => void)[] = [];
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  /** Resolves when every buffered line is acknowledged (for stop and tests). */
+  private idleWaiters: (() => void)[] = [];
+  private inFlight = false;
+  private inFlightSince = 0;
+  healthy = true;
+  lastError: string | undefined;
+
+  constructor(
+    private readonly cfg: ShipperConfig,
+    private readonly transport: Transport,
+    private readonly checkpoints: CheckpointStore,
+    private readonly metrics: AgentMetrics,
+    private readonly log: Logger,
+  ) {
+    metrics.checkpointLag.reset();
+  }
+
+  /** Sets (or replaces, after a rename) the record header of a container. */
+  setContainer(id: string, name: string, header: string): void {
+    const b = this.buffers.get(id);
+    if (b) {
+      if (b.name !== name) this.metrics.checkpointLag.remove(b.name);
+      b.name = name;
+      b.header = header;
+    } else this.buffers.set(id, { id, name, header, lines: [], bytes: 0, lastReadTs: '', lastShippedTs: '' });
+  }
+
+  /** Drops a removed container's buffer state once nothing of it is pending. */
+  removeContainer(id: string): void {
+    const b = this.buffers.get(id);
+    if (b && b.lines.length === 0) {
+      this.buffers.delete(id);
+      this.metrics.checkpointLag.remove(b.name);
+    }
+  }
+
+  /** Buffers one line. Returns false when the buffer is full: the caller should pause reading. */
+  push(id: string, line: Line): boolean {
+    const b = this.buffers.get(id);
+    if (!b) throw new Error(`shipper: container ${id} not registered`);
+    const utf8 = isUtf8(line.msg);
+    if (!utf8) this.metrics.invalidUtf8Lines.inc();
+    const json = encodeLine(line, utf8);
+    const bytes = json.length + 1;
+    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes });
+    b.bytes += bytes;
+    b.lastReadTs = line.cursor.ts;
+    if (this.bufferedLines === 0) this.oldestAt = Date.now();
+    this.bufferedBytes += bytes;
+    this.bufferedLines++;
+    if (this.bufferedBytes >= this.cfg.batchBytes || this.bufferedLines === 1) this.kick();
+    return this.bufferedBytes < this.cfg.maxBufferBytes;
+  }
+
+  /** True while a send has been waiting longer than `ms` (the transport is down or stalled). */
+  stalled(ms: number): boolean {
+    return this.inFlight && Date.now() - this.inFlightSince > ms;
+  }
+
+  get full(): boolean {
+    return this.bufferedBytes >= this.cfg.maxBufferBytes;
+  }
+
+  /** Resolves once the buffer has drained below half of its limit. */
+  waitForRoom(): Promise<void> {
+    if (this.bufferedBytes < this.cfg.maxBufferBytes / 2) return Promise.resolve();
+    this.metrics.backpressurePauses.inc();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Resolves once everything buffered so far has been acknowledged. */
+  flushed(): Promise<void> {
+    if (this.bufferedLines === 0 && !this.inFlight) return Promise.resolve();
+    this.kick();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get stats(): { bufferedBytes: number; bufferedLines: number } {
+    return { bufferedBytes: this.bufferedBytes, bufferedLines: this.bufferedLines };
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** Stops after sending what is buffered (up to timeoutMs). */
+  async stop(timeoutMs: number): Promise<void> {
+    const done = this.flushed();
+    await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.stopping = true;
+    this.kick();
+    await this.loop;
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 200;
+    while (!this.stopping) {
+      if (this.bufferedLines === 0) {
+        this.notifyIdle();
+        await this.sleep(60_000);
+        continue;
+      }
+      const waited = Date.now() - this.oldestAt;
+      if (this.bufferedBytes < this.cfg.batchBytes && waited < this.cfg.lingerMs) {
+        await this.sleep(this.cfg.lingerMs - waited);
+        continue;
+      }
+      const batch = this.take();
+      this.inFlight = true;
+      this.inFlightSince = Date.now();
+      while (!this.stopping) {
+        const end = this.metrics.produceSeconds.startTimer();
+        try {
+          const res = await this.transport.send(batch.records);
+          end();
+          this.acknowledge(batch, res.nextOffsets);
+          backoff = 200;
+          if (!this.healthy) this.log.info('transport is accepting records again');
+          this.healthy = true;
+          this.lastError = undefined;
+          break;
+        } catch (err) {
+          this.metrics.produceErrors.inc();
+          this.healthy = false;
+          this.lastError = describe(err);
+          this.log.warn({ err: this.lastError, retryInMs: backoff, bufferedBytes: this.bufferedBytes }, 'send failed; retrying the same batch (nothing is dropped)');
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 10_000);
+        }
+      }
+      this.inFlight = false;
+    }
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.bufferedLines !== 0 || this.inFlight) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Takes lines from every container (oldest containers' lines first, whole records) up to the batch size. */
+  private take(): Batch {
+    const records: OutRecord[] = [];
+    const parts: BatchPart[] = [];
+    let budget = Math.max(this.cfg.batchBytes, 1);
+    for (const b of this.buffers.values()) {
+      if (b.lines.length === 0) continue;
+      if (budget <= 0) break;
+      let i = 0;
+      const cursor: RecordCursor = {};
+      while (i < b.lines.length && budget > 0) {
+        const start = i;
+        let size = b.header.length;
+        const recCursor: RecordCursor = {};
+        do {
+          const p = b.lines[i] as Pending;
+          size += p.bytes;
+          if (p.stream === STDERR) recCursor.stderr = p.cursor;
+          else recCursor.stdout = p.cursor;
+          i++;
+        } while (i < b.lines.length && size + (b.lines[i] as Pending).bytes < this.cfg.recordBytes);
+        if (recCursor.stdout) cursor.stdout = recCursor.stdout;
+        if (recCursor.stderr) cursor.stderr = recCursor.stderr;
+        // Each record carries the container's cursor after it: what start-up recovery reads back.
+        records.push({ key: b.id, value: encodeRecord(b.header, b.lines, start, i, { ...cursor }), lines: i - start });
+        budget -= size;
+      }
+      parts.push({ buffer: b, count: i, cursor });
+    }
+    return { records, parts };
+  }
+
+  private acknowledge(batch: Batch, nextOffsets: Map<number, string>): void {
+    let bytes = 0;
+    let lines = 0;
+    for (const part of batch.parts) {
+      const b = part.buffer;
+      const shipped = b.lines.splice(0, part.count);
+      let partBytes = 0;
+      let outLines = 0;
+      let errLines = 0;
+      let outBytes = 0;
+      let errBytes = 0;
+      for (const p of shipped) {
+        partBytes += p.bytes;
+        if (p.stream === STDERR) {
+          errLines++;
+          errBytes += p.bytes;
+        } else {
+          outLines++;
+          outBytes += p.bytes;
+        }
+      }
+      b.bytes -= partBytes;
+      bytes += partBytes;
+      lines += shipped.length;
+      if (outLines) {
+        this.metrics.linesShipped.inc({ container: b.name, stream: 'stdout' }, outLines);
+        this.metrics.bytesShipped.inc({ container: b.name, stream: 'stdout' }, outBytes);
+      }
+      if (errLines) {
+        this.metrics.linesShipped.inc({ container: b.name, stream: 'stderr' }, errLines);
+        this.metrics.bytesShipped.inc({ container: b.name, stream: 'stderr' }, errBytes);
+      }
+      this.checkpoints.advance(b.id, part.cursor);
+      const last = shipped[shipped.length - 1];
+      if (last) b.lastShippedTs = last.cursor.ts;
+      this.metrics.checkpointLag.set({ container: b.name }, lagSeconds(b.lastReadTs, b.lastShippedTs));
+    }
+    for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
+    try {
+      this.checkpoints.persist();
+      this.metrics.checkpointWrites.inc();
+    } catch (err) {
+      // The cursors stay in memory and are written with the next batch; a restart before
+      // that re-reads from Kafka what was acknowledged after the last good write.
+      this.metrics.checkpointErrors.inc();
+      this.log.error({ err: describe(err) }, 'checkpoint write failed');
+    }
+    this.metrics.recordsShipped.inc(batch.records.length);
+    this.bufferedBytes -= bytes;
+    this.bufferedLines -= lines;
+    // Lines left over have waited at least one round trip: send them without lingering.
+    if (this.bufferedLines > 0) this.oldestAt = 0;
+    if (this.bufferedBytes < this.cfg.maxBufferBytes / 2 && this.drainWaiters.length) {
+      const w = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const f of w) f();
+    }
+    this.notifyIdle();
+  }
+}
+
+interface BatchPart {
+  buffer: ContainerBuffer;
+  count: number;
+  cursor: RecordCursor;
+}
+
+interface Batch {
+  records: OutRecord[];
+  parts: BatchPart[];
+}
+
+function lagSeconds(readTs: string, shippedTs: string): number {
+  if (!readTs || !shippedTs) return 0;
+  return Math.max(0, (Date.parse(readTs) - Date.parse(shippedTs)) / 1000);
+}

@@ -1,0 +1,32 @@
+/**
+ * Where the shipper sends records: Kafka, or (in `shiplog up`) the store in the same process.
+ * A send resolves only once the records are durable at the other end (Kafka acks=all, or the
+ * store committed); only then do checkpoints move.
+ */
+import type { RecordCursor } from './record.js';
+
+export interface OutRecord {
+  /** Message key: the container id. */
+  key: string;
+  value: string;
+  /** Number of lines inside, for metrics. */
+  lines: number;
+}
+
+export interface SendResult {
+  /** For each partition written, the offset just after our last record there. */
+  nextOffsets: Map<number, string>;
+}
+
+export interface Transport {
+  /** Names where records go (e.g. "kafka:shiplog.logs"), to tell whether stored offsets belong to it. */
+  readonly target: string;
+  start(): Promise<void>;
+  send(records: OutRecord[]): Promise<SendResult>;
+  /**
+   * Records of this host acknowledged after the given per-partition offsets: the cursor each
+   * container reached in them. Used at start-up to finish checkpoints a crash interrupted.
+   */
+  recover(fromOffsets: Record<string, string>, host: string): Promise<{ cursors: Map<string, RecordCursor>; endOffsets: Map<number, string>; scanned: number }>;
+  stop(): Promise<void>;
+}

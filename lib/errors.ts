@@ -1,0 +1,101 @@
+/**
+ * Typed errors with a closed list of codes. Each is raised at the boundary where the
+ * outside world failed (Docker, Kafka, the file system, configuration) and keeps the
+ * original failure as `cause`.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'SHIPLOG_CONFIG_INVALID',
+  DOCKER_UNREACHABLE: 'SHIPLOG_DOCKER_UNREACHABLE',
+  DOCKER_API: 'SHIPLOG_DOCKER_API',
+  DOCKER_NOT_FOUND: 'SHIPLOG_DOCKER_NOT_FOUND',
+  DOCKER_READ_ONLY: 'SHIPLOG_DOCKER_READ_ONLY',
+  DOCKER_STREAM: 'SHIPLOG_DOCKER_STREAM',
+  KAFKA: 'SHIPLOG_KAFKA',
+  CHECKPOINT: 'SHIPLOG_CHECKPOINT',
+  RECORD_INVALID: 'SHIPLOG_RECORD_INVALID',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export class ShiplogError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One or more settings are invalid; `problems` names every bad setting at once. */
+export class ConfigError extends ShiplogError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(ERROR_CODES.CONFIG_INVALID, `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+/** The Docker engine could not be reached at all (socket missing, connection refused). */
+export class DockerUnreachableError extends ShiplogError {
+  readonly endpoint: string;
+  constructor(endpoint: string, cause: unknown) {
+    super(ERROR_CODES.DOCKER_UNREACHABLE, `cannot reach the Docker engine at ${endpoint}: ${describe(cause)}`, { cause });
+    this.endpoint = endpoint;
+  }
+}
+
+/** Docker answered with an error status. */
+export class DockerApiError extends ShiplogError {
+  readonly status: number;
+  constructor(status: number, path: string, body: string) {
+    super(ERROR_CODES.DOCKER_API, `Docker API ${status} for ${path}: ${body.trim().slice(0, 500)}`);
+    this.status = status;
+  }
+}
+
+/** The container (or other object) is gone: a normal event for a pipeline that follows containers. */
+export class DockerNotFoundError extends ShiplogError {
+  constructor(path: string, body: string) {
+    super(ERROR_CODES.DOCKER_NOT_FOUND, `Docker API 404 for ${path}: ${body.trim().slice(0, 300)}`);
+  }
+}
+
+/** A caller tried to send a request that is not a GET: the agent only ever reads from Docker. */
+export class DockerReadOnlyError extends ShiplogError {
+  constructor(method: string, path: string) {
+    super(ERROR_CODES.DOCKER_READ_ONLY, `refusing ${method} ${path}: the shiplog Docker client is read-only (GET only)`);
+  }
+}
+
+/** A log or event stream from Docker broke or carried bytes that do not parse. */
+export class DockerStreamError extends ShiplogError {
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.DOCKER_STREAM, message, { cause });
+  }
+}
+
+export class KafkaError extends ShiplogError {
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.KAFKA, cause === undefined ? message : `${message}: ${describe(cause)}`, { cause });
+  }
+}
+
+export class CheckpointError extends ShiplogError {
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.CHECKPOINT, cause === undefined ? message : `${message}: ${describe(cause)}`, { cause });
+  }
+}
+
+export class RecordInvalidError extends ShiplogError {
+  constructor(message: string) {
+    super(ERROR_CODES.RECORD_INVALID, message);
+  }
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}

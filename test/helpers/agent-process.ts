@@ -1,0 +1,90 @@
+/** Runs the built agent (`node dist/cli/shiplog.js agent`) as a real child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/shiplog.js');
+
+export interface AgentProcess {
+  proc: ChildProcess;
+  url: string;
+  output: () => string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+  metrics(): Promise<string>;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  exited: Promise<number | null>;
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startAgent(env: Record<string, string>): Promise<AgentProcess> {
+  const proc = spawn(process.execPath, [CLI, 'agent'], {
+    env: {
+      PATH: process.env.PATH,
+      DOCKER_HOST: inject('dockerHost'),
+      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
+      SHIPLOG_AGENT_PORT: '0',
+      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
+      SHIPLOG_PRINT_ADDRESS: '1',
+      SHIPLOG_LOG_LEVEL: 'info',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const t = setTimeout(() => reject(new Error(`agent did not start in 60 s:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /listening (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolveUrl(m[1] as string);
+      }
+    };
+    proc.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`agent exited with ${code} before listening:\n${out}`));
+    });
+  });
+  const metrics = async () => (await fetch(`${url}/metrics`)).text();
+  return {
+    proc,
+    url,
+    output: () => out,
+    exited,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    metrics,
+    async metric(name, labels = {}) {
+      const text = await metrics();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name)) continue;
+        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const lbl = m[2] ?? '';
+        if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
+      }
+      return sum;
+    },
+  };
+}

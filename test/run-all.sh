@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, builds, lints, then runs
+# unit and integration tests against a real dockerd and a real Kafka broker (started here
+# unless DOCKER_HOST / SHIPLOG_KAFKA_BROKERS name running ones).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/env/install-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
+bash test/env/kafka.sh fetch
+npm run build
+npm run lint
+npx tsc -p tsconfig.test.json
+npx vitest run "$@"

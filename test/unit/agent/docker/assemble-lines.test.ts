@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { LineAssembler, type Line } from '../../../../agent/docker/assemble-lines.js';
+import { DOCKER_PARTIAL_SIZE, STDOUT, type LogEntry } from '../../../../agent/docker/decode-frames.js';
+
+const T = (n: number) => `2026-11-23T16:00:00.${String(n).padStart(9, '0')}Z`;
+const entry = (ts: string, content: string | Buffer): LogEntry => ({ stream: STDOUT, ts, content: Buffer.isBuffer(content) ? content : Buffer.from(content) });
+
+function run(a: LineAssembler, entries: LogEntry[], flush = false): Line[] {
+  const out: Line[] = [];
+  for (const e of entries) a.push(e, (l) => out.push(l));
+  if (flush) a.flush((l) => out.push(l));
+  return out;
+}
+
+describe('LineAssembler', () => {
+  it('strips the newline and counts entries per timestamp in the cursor', () => {
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), 'a\n'), entry(T(1), 'b\r\n'), entry(T(2), '\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b\r', '']);
+    expect(lines.map((l) => l.cursor)).toEqual([
+      { ts: T(1), n: 1 },
+      { ts: T(1), n: 2 },
+      { ts: T(2), n: 1 },
+    ]);
+  });
+
+  it('strips \\r\\n on TTY streams (the terminal added the \\r)', () => {
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, true), [entry(T(1), 'a\r\n'), entry(T(2), 'crlf\r\r\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'crlf\r']);
+  });
+
+  it("joins Docker's 16 KiB pieces into the original line, stamped with the first piece's time", () => {
+    const piece = 'x'.repeat(DOCKER_PARTIAL_SIZE);
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece), entry(T(1), piece), entry(T(2), 'end\n'), entry(T(3), 'next\n')]);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.msg.length).toBe(2 * DOCKER_PARTIAL_SIZE + 3);
+    expect(lines[0]?.ts).toBe(T(1));
+    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 1 });
+  });
+
+  it("ends a line at a short piece without newline (the local driver's last piece)", () => {
+    const piece = 'y'.repeat(DOCKER_PARTIAL_SIZE);
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece), entry(T(1), ''), entry(T(2), 'last\n')]);
+    expect(lines.map((l) => l.msg.length)).toEqual([DOCKER_PARTIAL_SIZE, 4]);
+  });
+
+  it('ships lines over the limit as parts marked split, losing nothing', () => {
+    const piece = 'z'.repeat(DOCKER_PARTIAL_SIZE);
+    const lines = run(new LineAssembler(STDOUT, 2 * DOCKER_PARTIAL_SIZE, false), [entry(T(1), piece), entry(T(1), piece), entry(T(1), piece), entry(T(1), 'q\n')]);
+    expect(lines.map((l) => [l.msg.length, l.split])).toEqual([
+      [2 * DOCKER_PARTIAL_SIZE, true],
+      [DOCKER_PARTIAL_SIZE + 1, false],
+    ]);
+  });
+
+  it('resumes exactly after a cursor: skips the n entries with its timestamp, and older ones', () => {
+    const all = [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(2), 'd\n'), entry(T(3), 'e\n')];
+    const a = new LineAssembler(STDOUT, 1 << 20, false, { ts: T(2), n: 2 });
+    const lines = run(a, all);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['d', 'e']);
+    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 3 });
+    expect(a.skipped).toBe(3);
+  });
+
+  it('flushes an unterminated line at the end of the stream', () => {
+    const piece = 'w'.repeat(DOCKER_PARTIAL_SIZE);
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece)], true);
+    expect(lines.map((l) => l.msg.length)).toEqual([DOCKER_PARTIAL_SIZE]);
+  });
+});
