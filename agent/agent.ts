@@ -82,8 +82,7 @@ export class Agent {
     const version = await docker.negotiate();
     log.info({ docker: config.docker.display, apiVersion: version }, 'connected to Docker');
     this.checkpoints = new CheckpointStore(config.dataDir, transport.target);
-    await transport.start();
-    const rec = await transport.recover(this.checkpoints.partitions(), config.host);
+    const rec = await this.connectTransport();
     for (const [id, cursor] of rec.cursors) {
       this.checkpoints.advance(id, cursor);
       this.metrics.recoveredContainers.inc();
@@ -92,7 +91,13 @@ export class Agent {
     this.checkpoints.persist();
     if (rec.scanned > 0) log.info({ records: rec.scanned, containers: rec.cursors.size }, 'moved checkpoints forward from records acknowledged before the last stop');
     this.shipper = new Shipper(
-      { batchBytes: config.batchBytes, lingerMs: config.lingerMs, recordBytes: config.recordBytes, maxBufferBytes: config.maxBufferBytes },
+      {
+        batchBytes: config.batchBytes,
+        lingerMs: config.lingerMs,
+        recordBytes: config.recordBytes,
+        maxBufferBytes: config.maxBufferBytes,
+        killAfterAcks: config.faultKillAfterAcks,
+      },
       transport,
       this.checkpoints,
       this.metrics,
@@ -100,6 +105,28 @@ export class Agent {
     );
     this.shipper.start();
     this.watchLoop = this.watch();
+  }
+
+  /**
+   * Starts the transport and reads back what was acknowledged after the last checkpoint,
+   * retrying without limit: an agent started while Kafka is down waits for it.
+   */
+  private async connectTransport(): ReturnType<Transport['recover']> {
+    const { config, transport, log } = this.deps;
+    let backoff = 500;
+    while (true) {
+      try {
+        await transport.start();
+        return await transport.recover(this.checkpoints.partitions(), config.host);
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.metrics.produceErrors.inc();
+        log.warn({ err: describe(err), retryInMs: backoff }, 'transport not available yet; retrying (nothing is read from Docker meanwhile)');
+        await transport.stop().catch(() => undefined);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 15_000);
+      }
+    }
   }
 
   /** Resolves once every line read so far is acknowledged. */

@@ -31,6 +31,8 @@ export interface AgentConfig {
   backlog: 'none' | 'all';
   filter: FilterConfig;
   logLevel: string;
+  /** Test-only fault injection (SHIPLOG_FAULT_KILL_AFTER_ACKS), see Shipper. */
+  faultKillAfterAcks: number;
 }
 
 /** Every setting the agent reads, with its default and meaning; the README table is made from this. */
@@ -109,6 +111,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
       excludeLabels: r.list('SHIPLOG_EXCLUDE_LABELS'),
     },
     logLevel: level,
+    faultKillAfterAcks: r.int('SHIPLOG_FAULT_KILL_AFTER_ACKS', 0, 0, 1_000_000),
   };
   r.done();
   return cfg;

@@ -27,6 +27,11 @@ export async function runAgent(env: Env): Promise<number> {
     log.child({ part: 'kafka' }),
   );
   const agent = new Agent({ config, docker, transport, registry, log });
+  // Listen first: /metrics and /healthz answer while the agent waits for Kafka.
+  const app = buildAgentHttp({ registry, status: () => agent.status });
+  const address = await app.listen({ host: config.http.address, port: config.http.port });
+  // For tests and supervisors that start the agent on port 0.
+  if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
   try {
     await agent.start();
   } catch (err) {
@@ -34,14 +39,11 @@ export async function runAgent(env: Env): Promise<number> {
       log.fatal(`${err.message}. Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere.`);
     } else log.fatal({ err: describe(err) }, 'agent failed to start');
     await transport.stop().catch(() => undefined);
+    await app.close();
     log.flush();
     return 1;
   }
-  const app = buildAgentHttp({ registry, status: () => agent.status });
-  const address = await app.listen({ host: config.http.address, port: config.http.port });
   log.info({ metrics: `${address}/metrics`, host: config.host, brokers: config.kafka.brokers.join(','), topic: `${config.kafka.topicPrefix}.logs` }, 'agent running');
-  // For tests and supervisors that start the agent on port 0.
-  if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -22,6 +22,11 @@ export interface ShipperConfig {
   recordBytes: number;
   /** Buffered bytes (including the batch in flight) above which followers are paused. */
   maxBufferBytes: number;
+  /**
+   * Fault injection for tests only: SIGKILL this process right after the Nth acknowledgement,
+   * before the checkpoint is written (the window start-up recovery must close). 0 = off.
+   */
+  killAfterAcks?: number;
 }
 
 interface Pending {
@@ -54,6 +59,7 @@ export class Shipper {
   private idleWaiters: (() => void)[] = [];
   private inFlight = false;
   private inFlightSince = 0;
+  private acks = 0;
   healthy = true;
   lastError: string | undefined;
 
@@ -281,6 +287,7 @@ export class Shipper {
       this.metrics.checkpointLag.set({ container: b.name }, lagSeconds(b.lastReadTs, b.lastShippedTs));
     }
     for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
+    if (this.cfg.killAfterAcks && ++this.acks === this.cfg.killAfterAcks) process.kill(process.pid, 'SIGKILL');
     try {
       this.checkpoints.persist();
       this.metrics.checkpointWrites.inc();

@@ -11,7 +11,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
-import { linesByContainer, readTopic, waitFor, type ShippedLine } from '../../helpers/kafka-read.js';
+import { sameLines, seqLines as seqRange, streamOf } from '../../helpers/expect-lines.js';
+import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
+
+const seqLines = (prefix: string, n: number) => seqRange(prefix, 1, n);
 
 const scope = testScope();
 const prefix = `t-${randomUUID()}`;
@@ -48,32 +51,12 @@ const SPECIAL_LINES = (driver: 'local' | 'json-file') => [
   Buffer.from('last'),
 ];
 
-function seqLines(prefix: string, n: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 1; i <= n; i++) out.push(Buffer.from(`${prefix}${i}`));
-  return out;
-}
-
 interface Expect {
   name: string;
   stdout: Buffer[];
   stderr: Buffer[];
 }
 const expected = new Map<string, Expect>();
-
-function streamOf(lines: ShippedLine[], s: 'stdout' | 'stderr'): Buffer[] {
-  return lines.filter((l) => l.stream === s).map((l) => l.bytes);
-}
-
-/** Compares without printing megabytes on failure. */
-function sameLines(actual: Buffer[], wanted: Buffer[], what: string): void {
-  expect(actual.length, `${what}: number of lines`).toBe(wanted.length);
-  for (let i = 0; i < wanted.length; i++) {
-    if (!(actual[i] as Buffer).equals(wanted[i] as Buffer)) {
-      expect.fail(`${what}: line ${i} differs: got ${JSON.stringify((actual[i] as Buffer).subarray(0, 80).toString('latin1'))} (${actual[i]?.length} bytes), want ${JSON.stringify((wanted[i] as Buffer).subarray(0, 80).toString('latin1'))} (${wanted[i]?.length} bytes)`);
-    }
-  }
-}
 
 beforeAll(async () => {
   agent = await startAgent({
