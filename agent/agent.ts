@@ -54,6 +54,8 @@ export class Agent {
   private stopped = false;
   private watchLoop: Promise<void> | undefined;
   private readonly startedAt = new Date();
+  private maxLineBytes = 0;
+  private recordBytes = 0;
 
   constructor(private readonly deps: AgentDeps) {
     this.filter = new ContainerFilter(deps.config.filter);
@@ -90,11 +92,18 @@ export class Agent {
     for (const [p, off] of rec.endOffsets) this.checkpoints.setPartitionOffset(p, off);
     this.checkpoints.persist();
     if (rec.scanned > 0) log.info({ records: rec.scanned, containers: rec.cursors.size }, 'moved checkpoints forward from records acknowledged before the last stop');
+    // Fit records and line parts into what the topic takes (base64 adds a third; keep room for the record).
+    const maxRecord = transport.maxRecordBytes;
+    this.recordBytes = Math.min(config.recordBytes, Math.floor(maxRecord / 2));
+    this.maxLineBytes = Math.min(config.maxLineBytes, Math.max(16 * 1024, Math.floor((maxRecord - 64 * 1024) / 1.4)));
+    if (this.maxLineBytes < config.maxLineBytes) {
+      log.warn({ topicMaxMessageBytes: maxRecord, maxLineBytes: this.maxLineBytes }, 'the topic takes smaller messages than SHIPLOG_MAX_LINE_BYTES needs; longer lines are shipped in more parts');
+    }
     this.shipper = new Shipper(
       {
         batchBytes: config.batchBytes,
         lingerMs: config.lingerMs,
-        recordBytes: config.recordBytes,
+        recordBytes: this.recordBytes,
         maxBufferBytes: config.maxBufferBytes,
         killAfterAcks: config.faultKillAfterAcks,
       },
@@ -266,9 +275,9 @@ export class Agent {
         this.resumeCursor(id),
         this.shipper,
         {
-          maxLineBytes: this.deps.config.maxLineBytes,
+          maxLineBytes: this.maxLineBytes,
           multiline,
-          multilineLimits: { maxLines: this.deps.config.multilineMaxLines, maxBytes: this.deps.config.maxLineBytes },
+          multilineLimits: { maxLines: this.deps.config.multilineMaxLines, maxBytes: this.maxLineBytes },
           multilineFlushMs: this.deps.config.multilineFlushMs,
           since: this.startFrom(meta),
           follow,

@@ -26,6 +26,7 @@ export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
     containersExcluded: new Gauge({ name: 'shiplog_agent_containers_excluded', help: 'Containers skipped by labels or filters.', registers: r, collect() { this.set(probe.containersExcluded()); } }),
     dockerErrors: new Counter({ name: 'shiplog_agent_docker_errors_total', help: 'Errors talking to the Docker engine, by operation.', labelNames: ['op'], registers: r }),
     linesSplit: new Counter({ name: 'shiplog_agent_lines_split_total', help: 'Lines longer than SHIPLOG_MAX_LINE_BYTES, shipped as several parts (nothing is cut off).', registers: r }),
+    batchesSplit: new Counter({ name: 'shiplog_agent_batches_split_total', help: 'Batches refused by Kafka as too large and sent again in halves.', registers: r }),
     linesDropped: new Counter({ name: 'shiplog_agent_lines_dropped_total', help: 'Lines that could not be shipped, by reason (each is also logged).', labelNames: ['reason'], registers: r }),
     invalidUtf8Lines: new Counter({ name: 'shiplog_agent_invalid_utf8_lines_total', help: 'Lines that are not valid UTF-8, shipped as base64 of their exact bytes.', registers: r }),
     multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),

@@ -3,13 +3,16 @@
  * request in flight, partition chosen by the container id (Java-compatible murmur2), gzip.
  */
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, Partitioners, type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import { KafkaError } from '../../lib/errors.js';
 import { createKafka } from '../../lib/kafka.js';
 import type { Logger } from '../../lib/logger.js';
 import type { LogRecord, RecordCursor } from './record.js';
-import type { OutRecord, SendResult, Transport } from './transport.js';
+import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
 import { after } from './checkpoint-store.js';
+
+// kafkajs is CommonJS: take the values from its default export.
+const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
 
 export interface KafkaTransportConfig {
   brokers: string[];
@@ -29,9 +32,11 @@ export class KafkaTransport implements Transport {
   private admin: Admin | undefined;
   private partitionMeta: PartitionMetadata[] = [];
   private readonly partitioner = Partitioners.DefaultPartitioner();
+  maxRecordBytes: number;
 
   constructor(private readonly cfg: KafkaTransportConfig, private readonly log: Logger) {
     this.target = `kafka:${cfg.topic}`;
+    this.maxRecordBytes = cfg.maxMessageBytes;
     this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log });
   }
 
@@ -79,6 +84,17 @@ export class KafkaTransport implements Transport {
       }
     }
     await this.refreshPartitions();
+    // A topic someone else created may take smaller messages than ours would be.
+    try {
+      const desc = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: this.cfg.topic, configNames: ['max.message.bytes'] }],
+      });
+      const v = desc.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+      if (v && Number(v) > 0) this.maxRecordBytes = Number(v);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'cannot read the topic max.message.bytes; assuming the configured one');
+    }
   }
 
   private async refreshPartitions(): Promise<void> {
@@ -108,6 +124,10 @@ export class KafkaTransport implements Transport {
         topicMessages: [{ topic: this.cfg.topic, messages }],
       });
     } catch (err) {
+      const type = (err as { type?: string; cause?: { type?: string } }).type ?? (err as { cause?: { type?: string } }).cause?.type;
+      if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') {
+        throw new TooLargeError(`${this.cfg.topic} refused a batch as too large (topic max.message.bytes ${this.maxRecordBytes})`, { cause: err });
+      }
       throw new KafkaError(`produce to ${this.cfg.topic} failed`, err);
     }
     const nextOffsets = new Map<number, string>();

@@ -11,7 +11,7 @@ import { STDERR } from '../docker/decode-frames.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { encodeLine, encodeRecord, isUtf8, type RecordCursor } from './record.js';
-import type { OutRecord, Transport } from './transport.js';
+import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
 
 export interface ShipperConfig {
   /** A batch is sent when this many bytes are buffered ... */
@@ -188,7 +188,7 @@ export class Shipper {
       while (!this.stopping) {
         const end = this.metrics.produceSeconds.startTimer();
         try {
-          const res = await this.transport.send(batch.records);
+          const res = await this.sendSplitting(batch.records);
           end();
           this.acknowledge(batch, res.nextOffsets);
           backoff = 200;
@@ -208,6 +208,34 @@ export class Shipper {
       this.inFlight = false;
     }
     this.notifyIdle();
+  }
+
+  /**
+   * Sends records; when the other end refuses them as too large, sends halves one after the
+   * other (each half acknowledged is also recoverable from Kafka after a crash, since every
+   * record carries its cursor). A single record still too large is dropped: counted, logged.
+   */
+  private async sendSplitting(records: OutRecord[]): Promise<SendResult> {
+    try {
+      return await this.transport.send(records);
+    } catch (err) {
+      if (!(err instanceof TooLargeError)) throw err;
+      if (records.length === 1) {
+        const r = records[0] as OutRecord;
+        this.metrics.linesDropped.inc({ reason: 'record_too_large' }, r.lines);
+        this.log.error({ container: r.key.slice(0, 12), lines: r.lines, bytes: r.value.length, err: err.message }, 'record refused as too large even alone; its lines are dropped');
+        return { nextOffsets: new Map() };
+      }
+      this.metrics.batchesSplit.inc();
+      const mid = Math.ceil(records.length / 2);
+      const a = await this.sendSplitting(records.slice(0, mid));
+      const b = await this.sendSplitting(records.slice(mid));
+      for (const [p, off] of b.nextOffsets) {
+        const prev = a.nextOffsets.get(p);
+        if (prev === undefined || BigInt(off) > BigInt(prev)) a.nextOffsets.set(p, off);
+      }
+      return a;
+    }
   }
 
   private notifyIdle(): void {

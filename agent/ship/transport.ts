@@ -18,9 +18,19 @@ export interface SendResult {
   nextOffsets: Map<number, string>;
 }
 
+/** The other end refused a record because of its size; splitting the batch may help. */
+export class TooLargeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TooLargeError';
+  }
+}
+
 export interface Transport {
   /** Names where records go (e.g. "kafka:shiplog.logs"), to tell whether stored offsets belong to it. */
   readonly target: string;
+  /** Largest record the other end takes (known after start()). */
+  readonly maxRecordBytes: number;
   start(): Promise<void>;
   send(records: OutRecord[]): Promise<SendResult>;
   /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start or stop a private Docker engine for the test suite.
 #   docker.sh start <dir>   starts dockerd with its socket at <dir>/docker.sock, prints DOCKER_HOST
+#   docker.sh halt <dir>    stops that dockerd (by pid), keeping its state for another start
 #   docker.sh stop <dir>    stops the dockerd started in <dir> (by pid) and removes its state
 # Networking is off (no bridge, no iptables): test containers run with --network none.
 set -euo pipefail
@@ -56,6 +57,20 @@ start() {
   echo "unix://$sock"
 }
 
+# Stops dockerd (by pid) but keeps its data, so that `start` on the same dir brings it back.
+halt() {
+  local pidfile="$dir/dockerd.launcher.pid"
+  if [ -f "$pidfile" ]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" || true
+    fi
+    rm -f "$pidfile"
+  fi
+}
+
 stop() {
   local pidfile="$dir/dockerd.launcher.pid"
   if [ -f "$pidfile" ]; then
@@ -76,6 +91,7 @@ stop() {
 
 case "$cmd" in
   start) start ;;
+  halt) halt ;;
   stop) stop ;;
-  *) echo "usage: docker.sh start|stop <dir>" >&2; exit 2 ;;
+  *) echo "usage: docker.sh start|halt|stop <dir>" >&2; exit 2 ;;
 esac

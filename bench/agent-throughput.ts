@@ -1,0 +1,126 @@
+/**
+ * Agent throughput, measured against the ceiling of the same machine in the same run:
+ *   1. baseline: dockerd serving one finished container's log over the API to a minimal
+ *      reader (curl --unix-socket ... | wc -l): the most any API-based agent can read;
+ *   2. the agent reading the same log and shipping it to Kafka (acks=all): lines/s, CPU
+ *      seconds per million lines, peak RSS.
+ * Prints a table and writes bench/results/agent-throughput.json.
+ *
+ * Uses DOCKER_HOST / SHIPLOG_KAFKA_BROKERS when set, else starts private ones (test/env).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const root = resolve(import.meta.dirname, '../..');
+const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const IMAGE = 'shiplog-test/busybox:latest';
+
+function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+}
+
+function procStat(pid: number): { cpuSec: number; hwmMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSec: ticks / 100, hwmMiB: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+async function main(): Promise<void> {
+  const stops: (() => void)[] = [];
+  try {
+    let dockerHost = process.env.DOCKER_HOST ?? '';
+    if (!dockerHost) {
+      const d = mkdtempSync(join(tmpdir(), 'bench-dockerd-'));
+      dockerHost = sh(`bash ${root}/test/env/docker.sh start ${d}`);
+      stops.push(() => sh(`bash ${root}/test/env/docker.sh stop ${d}`));
+    }
+    let brokers = process.env.SHIPLOG_KAFKA_BROKERS ?? '';
+    if (!brokers) {
+      const d = mkdtempSync(join(tmpdir(), 'bench-kafka-'));
+      brokers = sh(`bash ${root}/test/env/kafka.sh start ${d} 29092`);
+      stops.push(() => sh(`bash ${root}/test/env/kafka.sh stop ${d}`));
+    }
+    const denv = { ...process.env, DOCKER_HOST: dockerHost };
+    const sock = dockerHost.replace('unix://', '');
+    // A realistic access-log-like line (~120 bytes), numbered.
+    const gen = `seq 1 ${LINES} | sed 's/^/127.0.0.1 - - [23\\/Nov\\/2026:16:00:00 +0000] "GET \\/api\\/v1\\/items?page=/; s/$/ HTTP\\/1.1" 200 5123 "-" "Mozilla\\/5.0 (X11; Linux x86_64)"/'`;
+    const t0 = Date.now();
+    const id = sh(`docker run -d --network none --label shiplog.bench=1 ${IMAGE} sh -c '${gen.replace(/'/g, "'\\''")}'`, denv);
+    sh(`docker wait ${id}`, denv);
+    const genSec = (Date.now() - t0) / 1000;
+
+    // 1. Baseline: dockerd -> curl -> wc -l
+    const b0 = process.hrtime.bigint();
+    const counted = Number(sh(`curl -s --unix-socket ${sock} "http://d/containers/${id}/logs?stdout=1&stderr=1&timestamps=1" | wc -l`));
+    const baseSec = Number(process.hrtime.bigint() - b0) / 1e9;
+
+    // 2. The agent, from an empty data dir, reading the whole log (SHIPLOG_BACKLOG=all).
+    const data = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+    stops.push(() => rmSync(data, { recursive: true, force: true }));
+    const prefix = `bench-${randomUUID().slice(0, 8)}`;
+    const a0 = process.hrtime.bigint();
+    const agent = spawn(process.execPath, [join(root, 'dist/cli/shiplog.js'), 'agent'], {
+      env: {
+        PATH: process.env.PATH, DOCKER_HOST: dockerHost, SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_DATA_DIR: data,
+        SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_BACKLOG: 'all', SHIPLOG_INCLUDE_LABELS: 'shiplog.bench=1',
+        SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_LOG_LEVEL: 'warn',
+        SHIPLOG_KAFKA_PARTITIONS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    stops.push(() => agent.kill('SIGKILL'));
+    const url = await new Promise<string>((res) => agent.stdout.on('data', (d: Buffer) => {
+      const m = /listening (\S+)/.exec(d.toString());
+      if (m) res(m[1] as string);
+    }));
+    let shipped = 0;
+    while (shipped < LINES) {
+      await new Promise((r) => setTimeout(r, 50));
+      const text = await (await fetch(`${url}/metrics`)).text();
+      shipped = 0;
+      for (const m of text.matchAll(/^shiplog_agent_lines_shipped_total\{[^}]*\} (\d+)/gm)) shipped += Number(m[1]);
+    }
+    const agentSec = Number(process.hrtime.bigint() - a0) / 1e9;
+    const st = procStat(agent.pid as number);
+    agent.kill('SIGTERM');
+
+    const commit = sh(`git -C ${root} rev-parse --short HEAD`);
+    const result = {
+      scenario: 'agent-throughput',
+      date: new Date().toISOString(),
+      commit,
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      lines: LINES,
+      generatorLinesPerSec: Math.round(LINES / genSec),
+      dockerReadLinesPerSec: Math.round(counted / baseSec),
+      agentLinesPerSec: Math.round(LINES / agentSec),
+      agentVsDockerRead: Number((LINES / agentSec / (counted / baseSec)).toFixed(3)),
+      agentCpuSecPerMillionLines: Number(((st.cpuSec * 1e6) / LINES).toFixed(2)),
+      agentCoresAtThatRate: Number((st.cpuSec / agentSec).toFixed(2)),
+      agentPeakRssMiB: Math.round(st.hwmMiB),
+      note: 'agent time includes its start-up (Kafka connect, topic creation)',
+    };
+    mkdirSync(join(root, 'bench/results'), { recursive: true });
+    writeFileSync(join(root, 'bench/results/agent-throughput.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.table({
+      'dockerd -> curl | wc -l (ceiling)': { 'lines/s': result.dockerReadLinesPerSec },
+      'agent -> Kafka (acks=all)': { 'lines/s': result.agentLinesPerSec, 'x ceiling': result.agentVsDockerRead, 'CPU s / M lines': result.agentCpuSecPerMillionLines, 'peak RSS MiB': result.agentPeakRssMiB },
+    });
+    sh(`docker rm -f ${id}`, denv);
+  } finally {
+    for (const s of stops.reverse()) {
+      try {
+        s();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+await main();
