@@ -45,6 +45,8 @@ it('reconnects after dockerd restarts and keeps shipping exactly once', async ()
   await dockerd('halt');
   await waitFor(async () => (await health()) === 503, 20_000, '/healthz to report Docker unreachable');
   await new Promise((r) => setTimeout(r, 2000));
+  // The failed reconnection attempts are counted.
+  expect(await agent.metric('shiplog_agent_docker_errors_total', { op: 'events' })).toBeGreaterThan(0);
   await dockerd('start');
   await waitFor(async () => (await health()) === 200, 60_000, 'the agent to reconnect');
 
