@@ -11,7 +11,7 @@ const USAGE = `usage: shiplog <command> [--setting value ...]
 
 commands:
   agent       follow every container's logs on this Docker host and ship them to Kafka
-  collector   consume Kafka into ClickHouse and serve the query API (not built yet)
+  collector   consume Kafka into ClickHouse (embedded chDB or a server), exactly once
   up          agent + collector in one process on embedded defaults (not built yet)
   logs        query and follow stored logs (not built yet)
 
@@ -57,10 +57,13 @@ async function main(argv: string[]): Promise<number> {
       const { runAgent } = await import('../agent/main.js');
       return runAgent(env);
     }
-    case 'collector':
+    case 'collector': {
+      const { runCollector } = await import('../collector/main.js');
+      return runCollector(env);
+    }
     case 'up':
     case 'logs':
-      process.stderr.write(`shiplog ${cmd}: not built yet (see the open issues); only \`shiplog agent\` works in this version\n`);
+      process.stderr.write(`shiplog ${cmd}: not built yet (see the open issues); only \`shiplog agent\` and \`shiplog collector\` work in this version\n`);
       return 2;
     default:
       process.stderr.write(`shiplog: unknown command "${cmd}"\n${USAGE}\n`);

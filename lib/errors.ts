@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   KAFKA: 'SHIPLOG_KAFKA',
   CHECKPOINT: 'SHIPLOG_CHECKPOINT',
   RECORD_INVALID: 'SHIPLOG_RECORD_INVALID',
+  STORAGE: 'SHIPLOG_STORAGE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -3,6 +3,7 @@ import {
   CheckpointError, ConfigError, DockerApiError, DockerNotFoundError, DockerReadOnlyError, DockerStreamError,
   DockerUnreachableError, ERROR_CODES, KafkaError, RecordInvalidError, ShiplogError,
 } from '../../../lib/errors.js';
+import { StorageError } from '../../../collector/store/store.js';
 
 describe('typed errors', () => {
   it('each class carries its code from the closed list, and its cause', () => {
@@ -17,6 +18,7 @@ describe('typed errors', () => {
       [new KafkaError('produce failed', cause), ERROR_CODES.KAFKA],
       [new CheckpointError('cannot write', cause), ERROR_CODES.CHECKPOINT],
       [new RecordInvalidError('not JSON'), ERROR_CODES.RECORD_INVALID],
+      [new StorageError('insert failed', cause), ERROR_CODES.STORAGE],
     ];
     for (const [err, code] of cases) {
       expect(err).toBeInstanceOf(ShiplogError);

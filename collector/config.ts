@@ -1,0 +1,88 @@
+/** The collector's settings: one schema, validated once at start-up, every problem at once. */
+import { resolve } from 'node:path';
+import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
+
+export interface CollectorConfig {
+  kafka: { brokers: string[]; topicPrefix: string; groupId: string };
+  storage:
+    | { kind: 'chdb'; path: string; database: string }
+    | { kind: 'clickhouse'; url: string; username?: string; password?: string; database: string; cluster?: string };
+  retentionDays: number;
+  http: { address: string; port: number };
+  batchBytes: number;
+  batchWaitMs: number;
+  maxRecordBytes: number;
+  concurrency: number;
+  dlqMaxMessageBytes: number;
+  logLevel: string;
+  faultKillAfterInserts: number;
+}
+
+export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }[] = [
+  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for `shiplog collector`)', help: 'Comma-separated host:port list.' },
+  { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Reads <prefix>.logs; rejected records go to <prefix>.dlq.' },
+  { name: 'SHIPLOG_COLLECTOR_GROUP', default: 'shiplog-collector', help: 'Kafka consumer group; collectors in one group share the partitions.' },
+  { name: 'SHIPLOG_CLICKHOUSE_URL', default: '(unset: embedded chDB)', help: 'ClickHouse server HTTP(S) URL, e.g. http://user:pass@ch:8123. Unset: the embedded engine under SHIPLOG_DATA_DIR/chdb.' },
+  { name: 'SHIPLOG_CLICKHOUSE_USER', default: '(from the URL)', help: 'ClickHouse user (overrides the URL\'s).' },
+  { name: 'SHIPLOG_CLICKHOUSE_PASSWORD', default: '(from the URL)', help: 'ClickHouse password (overrides the URL\'s).' },
+  { name: 'SHIPLOG_CLICKHOUSE_DATABASE', default: 'shiplog', help: 'Database for shiplog\'s tables (created if missing).' },
+  { name: 'SHIPLOG_CLICKHOUSE_CLUSTER', default: '', help: 'Cluster name: DDL runs ON CLUSTER with ReplicatedMergeTree tables behind a Distributed table.' },
+  { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Embedded storage lives in <dir>/chdb.' },
+  { name: 'SHIPLOG_RETENTION_DAYS', default: '30', help: 'Rows older than this are dropped (TTL, whole daily parts).' },
+  { name: 'SHIPLOG_HTTP_ADDRESS', default: '0.0.0.0', help: 'Address of the collector\'s HTTP server.' },
+  { name: 'SHIPLOG_HTTP_PORT', default: '9880', help: 'Port of /metrics, /healthz, /readyz, /api/v1 (0 = any free port).' },
+  { name: 'SHIPLOG_COLLECTOR_BATCH_BYTES', default: '8MiB', help: 'Largest fetch per partition, i.e. per insert.' },
+  { name: 'SHIPLOG_COLLECTOR_BATCH_WAIT', default: '1s', help: 'How long a fetch waits for records before an insert.' },
+  { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
+  { name: 'SHIPLOG_COLLECTOR_CONCURRENCY', default: '2', help: 'Partitions processed at the same time by one collector.' },
+  { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
+];
+
+export function loadCollectorConfig(env: Env): CollectorConfig {
+  const r = new EnvReader(env);
+  const brokers = r.list('SHIPLOG_KAFKA_BROKERS');
+  if (brokers.length === 0) r.problem('SHIPLOG_KAFKA_BROKERS: not set (host:port list of Kafka brokers)');
+  checkHostPortList(r, 'SHIPLOG_KAFKA_BROKERS', brokers);
+  const prefix = r.string('SHIPLOG_KAFKA_TOPIC_PREFIX', 'shiplog');
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) r.problem(`SHIPLOG_KAFKA_TOPIC_PREFIX: "${prefix}" may only hold letters, digits, '.', '_' and '-'`);
+  const database = r.string('SHIPLOG_CLICKHOUSE_DATABASE', 'shiplog');
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,100}$/.test(database)) r.problem(`SHIPLOG_CLICKHOUSE_DATABASE: "${database}" is not a plain identifier (letters, digits, _)`);
+  const url = r.optionalString('SHIPLOG_CLICKHOUSE_URL');
+  let storage: CollectorConfig['storage'];
+  if (url) {
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch {
+      r.problem(`SHIPLOG_CLICKHOUSE_URL: "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (http://host:8123)`);
+    }
+    if (u && u.protocol !== 'http:' && u.protocol !== 'https:') r.problem(`SHIPLOG_CLICKHOUSE_URL: protocol must be http or https, not ${u.protocol}`);
+    storage = {
+      kind: 'clickhouse',
+      url,
+      username: r.optionalString('SHIPLOG_CLICKHOUSE_USER'),
+      password: r.optionalString('SHIPLOG_CLICKHOUSE_PASSWORD'),
+      database,
+      cluster: r.optionalString('SHIPLOG_CLICKHOUSE_CLUSTER'),
+    };
+  } else {
+    if (r.optionalString('SHIPLOG_CLICKHOUSE_CLUSTER')) r.problem('SHIPLOG_CLICKHOUSE_CLUSTER: needs SHIPLOG_CLICKHOUSE_URL (the embedded engine is a single node)');
+    storage = { kind: 'chdb', path: resolve(r.string('SHIPLOG_DATA_DIR', './data'), 'chdb'), database };
+  }
+  const level = r.oneOf('SHIPLOG_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  const cfg: CollectorConfig = {
+    kafka: { brokers, topicPrefix: prefix, groupId: r.string('SHIPLOG_COLLECTOR_GROUP', 'shiplog-collector') },
+    storage,
+    retentionDays: r.int('SHIPLOG_RETENTION_DAYS', 30, 1, 36500),
+    http: { address: r.string('SHIPLOG_HTTP_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_HTTP_PORT', 9880, 0, 65535) },
+    batchBytes: r.bytes('SHIPLOG_COLLECTOR_BATCH_BYTES', 8 * 1024 ** 2, 64 * 1024, 1024 ** 3),
+    batchWaitMs: r.durationMs('SHIPLOG_COLLECTOR_BATCH_WAIT', 1000, 10, 60_000),
+    maxRecordBytes: r.bytes('SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', 32 * 1024 ** 2, 1024, 1024 ** 3),
+    concurrency: r.int('SHIPLOG_COLLECTOR_CONCURRENCY', 2, 1, 64),
+    dlqMaxMessageBytes: 16 * 1024 ** 2,
+    logLevel: level,
+    faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
+  };
+  r.done();
+  return cfg;
+}

@@ -1,0 +1,206 @@
+/**
+ * Kafka → storage, exactly once. One consumer group; per partition batch:
+ *   decode + validate each record (bad ones → DLQ), encode rows, insert with a
+ *   deduplication token made of topic/partition/offset range, and only then commit.
+ * Every row also carries its Kafka offset: after a (re)assignment the collector asks storage
+ * how far each partition is stored and skips what is there, so a crash between insert and
+ * commit, or a rebalance in that window, stores nothing twice.
+ * When storage (or the DLQ) fails, the batch is retried with backoff while heartbeating;
+ * no offset moves until it succeeds.
+ */
+import { trace, SpanStatusCode } from '@opentelemetry/api';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { describe } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { CollectorMetrics } from '../metrics.js';
+import { LOG_INSERT_COLUMNS, LOGS_TABLE, quoteIdent } from '../store/schema.js';
+import type { LogStore } from '../store/store.js';
+import { decodeRecord } from './decode-record.js';
+import type { DeadLetters, Rejected } from './dlq.js';
+import { RowEncoder } from './encode-rows.js';
+
+const tracer = trace.getTracer('shiplog-collector');
+
+export interface ConsumerConfig {
+  groupId: string;
+  logsTopic: string;
+  /** Fetch up to this many bytes per partition per batch. */
+  batchBytes: number;
+  /** Wait up to this long for a batch to fill. */
+  batchWaitMs: number;
+  maxRecordBytes: number;
+  partitionsConcurrently: number;
+  /** Test-only fault injection: SIGKILL after the Nth insert, before its commit. 0 = off. */
+  killAfterInserts?: number;
+}
+
+class Stale extends Error {}
+
+export class LogConsumer {
+  private consumer: Consumer | undefined;
+  /** Per "topic:partition": highest offset known to be stored; cleared on every group join. */
+  private stored = new Map<string, bigint | null>();
+  private inserts = 0;
+  storageUp = true;
+  running = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly store: LogStore,
+    private readonly dlq: DeadLetters,
+    private readonly cfg: ConsumerConfig,
+    private readonly metrics: CollectorMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.cfg.groupId,
+      sessionTimeout: 45_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: this.cfg.batchBytes,
+      maxBytes: this.cfg.batchBytes * 4,
+      minBytes: 1,
+      maxWaitTimeInMs: this.cfg.batchWaitMs,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.stored.clear();
+      this.metrics.rebalances.inc();
+      this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    consumer.on(consumer.events.CRASH, (e) => this.log.error({ err: describe(e.payload.error), restart: e.payload.restart }, 'consumer crashed'));
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.cfg.logsTopic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.cfg.partitionsConcurrently,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  private async storedUpTo(topic: string, partition: number): Promise<bigint | null> {
+    const key = `${topic}:${partition}`;
+    const known = this.stored.get(key);
+    if (known !== undefined) return known;
+    const rows = await this.store.query<{ o: string; c: string }>(
+      `SELECT toString(max(KafkaOffset)) AS o, toString(count()) AS c FROM ${quoteIdent(this.store.database)}.${LOGS_TABLE} WHERE KafkaTopic = {t:String} AND KafkaPartition = {p:UInt32}`,
+      { t: topic, p: partition },
+    );
+    const v = rows[0] && rows[0].c !== '0' ? BigInt(rows[0].o) : null;
+    this.stored.set(key, v);
+    return v;
+  }
+
+  private async onBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    if (batch.isEmpty()) return;
+    const { topic, partition } = batch;
+    const first = batch.firstOffset() as string;
+    const last = batch.lastOffset();
+    await tracer.startActiveSpan('shiplog.consume_batch', { attributes: { 'messaging.destination.name': topic, 'messaging.kafka.partition': partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
+      try {
+        const stored = await this.retry('read stored offsets', () => this.storedUpTo(topic, partition), p);
+        const enc = new RowEncoder();
+        const rejected: Rejected[] = [];
+        let skipped = 0;
+        let firstNew: string | undefined;
+        for (const m of batch.messages) {
+          if (stored !== null && BigInt(m.offset) <= stored) {
+            skipped++;
+            continue;
+          }
+          firstNew ??= m.offset;
+          const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
+          if (d.ok) {
+            try {
+              enc.add(d.record, { topic, partition, offset: m.offset });
+              continue;
+            } catch (err) {
+              rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
+              continue;
+            }
+          }
+          rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+        }
+        this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
+        if (skipped) {
+          this.metrics.recordsSkipped.inc({ topic }, skipped);
+          this.log.info({ topic, partition, skipped, storedUpTo: String(stored) }, 'skipped records already in storage');
+        }
+        if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
+        const rows = enc.rows;
+        if (rows > 0) {
+          const data = enc.take();
+          // Same range, same token: a retried insert of this batch is stored once.
+          const token = `${topic}:${partition}:${firstNew ?? first}-${last}`;
+          await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
+            try {
+              await this.retry('insert', async () => {
+                const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
+                await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, data, token);
+                end();
+              }, p);
+            } finally {
+              ispan.end();
+            }
+          });
+          this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
+          this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
+          this.stored.set(`${topic}:${partition}`, BigInt(last));
+          if (this.cfg.killAfterInserts && ++this.inserts === this.cfg.killAfterInserts) process.kill(process.pid, 'SIGKILL');
+        }
+        if (p.isStale()) return;
+        await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+        p.resolveOffset(last);
+        const lag = batch.offsetLag();
+        this.metrics.consumerLag.set({ topic, partition: String(partition) }, Number(lag));
+        // A rebalance reported here is handled by kafkajs on the next fetch.
+        await p.heartbeat().catch(() => undefined);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: describe(err) });
+        if (err instanceof Stale) return;
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** Retries op with backoff, heartbeating, until it succeeds or the partition is taken away. */
+  private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false): Promise<T> {
+    let backoff = 250;
+    while (true) {
+      try {
+        const r = await op();
+        if (!dlq && !this.storageUp) this.log.info('storage is back; consuming again');
+        if (!dlq) this.storageUp = true;
+        return r;
+      } catch (err) {
+        if (dlq) this.metrics.dlqErrors.inc();
+        else {
+          this.metrics.storageErrors.inc();
+          this.storageUp = false;
+        }
+        this.log.warn({ err: describe(err), retryInMs: backoff, topic: p.batch.topic, partition: p.batch.partition }, `${what} failed; retrying (offsets stay where they are)`);
+        if (!p.isRunning() || p.isStale()) throw new Stale();
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+        try {
+          await p.heartbeat();
+        } catch {
+          // A rebalance: give the partition back without committing.
+          throw new Stale();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The dead-letter topic `<prefix>.dlq`: a rejected record goes there unchanged (same key and
+ * value) with the reason and its origin in headers, before its offset is committed.
+ */
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import type { Logger } from '../../lib/logger.js';
+import type { CollectorMetrics } from '../metrics.js';
+
+const { CompressionTypes, Partitioners } = kafkajs;
+
+export interface Rejected {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+  detail: string;
+}
+
+export class DeadLetters {
+  private producer: Producer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    readonly topic: string,
+    private readonly maxMessageBytes: number,
+    private readonly metrics: CollectorMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async start(partitions: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(this.topic)) {
+        await admin
+          .createTopics({
+            waitForLeaders: true,
+            topics: [{ topic: this.topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(this.maxMessageBytes) }] }],
+          })
+          .catch(async (err: unknown) => {
+            if (!(await admin.listTopics()).includes(this.topic)) throw err;
+          });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    await this.producer.connect();
+  }
+
+  /** Writes the rejected records; throws if Kafka does not take them (the caller retries). */
+  async send(rejected: Rejected[]): Promise<void> {
+    if (rejected.length === 0) return;
+    const producer = this.producer;
+    if (!producer) throw new Error('DLQ producer not started');
+    const messages = rejected.map((r) => {
+      const value = r.value && r.value.length > this.maxMessageBytes - 64 * 1024 ? r.value.subarray(0, this.maxMessageBytes - 64 * 1024) : r.value;
+      return {
+        key: r.key,
+        value,
+        headers: {
+          'shiplog-error': r.reason,
+          'shiplog-error-detail': r.detail,
+          'shiplog-source-topic': r.topic,
+          'shiplog-source-partition': String(r.partition),
+          'shiplog-source-offset': r.offset,
+          ...(value !== r.value ? { 'shiplog-truncated-from': String(r.value?.length ?? 0) } : {}),
+        },
+      };
+    });
+    await producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    for (const r of rejected) {
+      this.metrics.recordsRejected.inc({ topic: r.topic, reason: r.reason });
+      this.log.warn({ topic: r.topic, partition: r.partition, offset: r.offset, reason: r.reason, detail: r.detail }, `record sent to ${this.topic}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Turns decoded log records into TabSeparated rows for the otel_logs insert (columns in
+ * schema.ts LOG_INSERT_COLUMNS order). TSV carries any bytes: only backslash, tab, newline,
+ * carriage return and NUL are escaped, so a line's bytes are stored exactly.
+ */
+import type { LogRecord } from '../../agent/ship/record.js';
+import { JSON_LEVEL_FIELDS, UNKNOWN, levelFromText, levelFromValue, type Severity } from './severity.js';
+
+export type ParseMode = 'auto' | 'json' | 'logfmt' | 'none';
+
+const TSV_SPECIAL = /[\\\t\n\r\0]/;
+const TSV_SPECIAL_G = /[\\\t\n\r\0]/g;
+const TSV_ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+const QUOTED_SPECIAL = /[\\'\t\n\r\0]/;
+const QUOTED_SPECIAL_G = /[\\'\t\n\r\0]/g;
+const QUOTED_ESC: Record<string, string> = { ...TSV_ESC, "'": "\\'" };
+
+export function tsvEscape(s: string): string {
+  return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIAL_G, (c) => TSV_ESC[c] as string) : s;
+}
+
+function quoted(s: string): string {
+  return `'${QUOTED_SPECIAL.test(s) ? s.replace(QUOTED_SPECIAL_G, (c) => QUOTED_ESC[c] as string) : s}'`;
+}
+
+/** A Map(String, String) literal for a TSV field. */
+export function mapLiteral(entries: [string, string][]): string {
+  let s = '{';
+  for (let i = 0; i < entries.length; i++) {
+    const [k, v] = entries[i] as [string, string];
+    if (i > 0) s += ',';
+    s += `${quoted(k)}:${quoted(v)}`;
+  }
+  return `${s}}`;
+}
+
+/** Escapes raw bytes for a TSV field (byte scan; no copy when nothing needs escaping). */
+export function tsvEscapeBytes(b: Buffer): Buffer {
+  let need = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === 0x5c || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x00) need++;
+  }
+  if (need === 0) return b;
+  const out = Buffer.allocUnsafe(b.length + need);
+  let j = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === 0x5c || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x00) {
+      out[j++] = 0x5c;
+      out[j++] = c === 0x5c ? 0x5c : c === 0x09 ? 0x74 : c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : 0x30;
+    } else out[j++] = c;
+  }
+  return out;
+}
+
+/** RFC 3339 (Docker) to "seconds.nanoseconds", which DateTime64(9) parses without any time zone. */
+export class TimestampConverter {
+  private lastPrefix = '';
+  private lastSecs = '';
+
+  convert(ts: string): string {
+    // "2026-11-23T16:00:00.123456789Z": the seconds part is shared by many lines; cache it.
+    const prefix = ts.slice(0, 19);
+    if (prefix !== this.lastPrefix) {
+      const ms = Date.parse(`${prefix}Z`);
+      if (Number.isNaN(ms)) throw new Error(`bad timestamp ${ts}`);
+      this.lastPrefix = prefix;
+      this.lastSecs = String(ms / 1000);
+    }
+    let frac = '';
+    if (ts.charCodeAt(19) === 0x2e) {
+      let e = 20;
+      while (e < ts.length && ts.charCodeAt(e) >= 0x30 && ts.charCodeAt(e) <= 0x39) e++;
+      frac = ts.slice(20, e);
+    }
+    return frac ? `${this.lastSecs}.${frac.padEnd(9, '0')}` : this.lastSecs;
+  }
+}
+
+export interface KafkaCoords {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** Builds one insert's TSV payload from many records. */
+export class RowEncoder {
+  private chunks: Buffer[] = [];
+  private text = '';
+  rows = 0;
+  private readonly ts = new TimestampConverter();
+
+  add(rec: LogRecord, at: KafkaCoords): void {
+    const c = rec.container;
+    const service = c.compose_service || c.swarm_service || c.name;
+    const res: [string, string][] = [
+      ['host.name', rec.host],
+      ['container.id', c.id],
+      ['container.name', c.name],
+      ['container.image.name', c.image],
+      ['service.name', service],
+    ];
+    if (c.compose_project) res.push(['docker.compose.project', c.compose_project]);
+    if (c.compose_service) res.push(['docker.compose.service', c.compose_service]);
+    if (c.swarm_service) res.push(['docker.swarm.service.name', c.swarm_service]);
+    if (c.swarm_task) res.push(['docker.swarm.task.name', c.swarm_task]);
+    if (c.stack) res.push(['docker.stack.namespace', c.stack]);
+    for (const [k, v] of Object.entries(c.labels)) res.push([`container.label.${k}`, v]);
+    const parse = parseModeOf(c.labels['shiplog.parse']);
+    // Everything per record is escaped once.
+    const tail = `\t${tsvEscape(at.topic)}\t${at.partition}\t${at.offset}\n`;
+    const mid1 = `\t${tsvEscape(service)}\t`;
+    const resMap = `\t${tsvEscape(mapLiteral(res))}\t`;
+    for (const l of rec.lines) {
+      const attrs: [string, string][] = [['log.iostream', l.stream]];
+      if (l.split) attrs.push(['log.split', 'true']);
+      let sev: Severity = UNKNOWN;
+      let body: string | undefined = l.msg;
+      if (body !== undefined) {
+        if (parse !== 'none') sev = detect(body, parse, attrs);
+      } else {
+        attrs.push(['log.encoding', 'binary']);
+      }
+      this.text += `${this.ts.convert(l.ts)}\t${sev.text}\t${sev.number}${mid1}`;
+      if (body !== undefined) this.text += tsvEscape(body);
+      else {
+        this.flushText();
+        this.chunks.push(tsvEscapeBytes(Buffer.from(l.msg_b64 ?? '', 'base64')));
+      }
+      this.text += `${resMap}${tsvEscape(mapLiteral(attrs))}${tail}`;
+      this.rows++;
+      body = undefined;
+    }
+    if (this.text.length > 1 << 20) this.flushText();
+  }
+
+  /** The payload so far; the encoder is empty afterwards. */
+  take(): Buffer {
+    this.flushText();
+    const out = Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.rows = 0;
+    return out;
+  }
+
+  private flushText(): void {
+    if (this.text) {
+      this.chunks.push(Buffer.from(this.text, 'utf8'));
+      this.text = '';
+    }
+  }
+}
+
+export function parseModeOf(v: string | undefined): ParseMode {
+  return v === 'json' || v === 'logfmt' || v === 'none' ? v : 'auto';
+}
+
+/** Severity, and (for JSON lines) top-level fields as log attributes. */
+function detect(body: string, mode: ParseMode, attrs: [string, string][]): Severity {
+  if ((mode === 'auto' || mode === 'json') && body.charCodeAt(0) === 0x7b /* { */) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(body);
+    } catch {
+      obj = undefined;
+    }
+    if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
+      let sev = UNKNOWN;
+      for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+        attrs.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+        if (sev === UNKNOWN && JSON_LEVEL_FIELDS.includes(k.toLowerCase())) sev = levelFromValue(v);
+      }
+      return sev;
+    }
+  }
+  if (mode === 'json') return UNKNOWN;
+  return levelFromText(body);
+}

@@ -1,0 +1,84 @@
+/** `shiplog collector`: Kafka consumer group → storage, with /metrics and health endpoints. */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { describe } from '../lib/errors.js';
+import type { Env } from '../lib/env-config.js';
+import { createKafka } from '../lib/kafka.js';
+import { createLogger } from '../lib/logger.js';
+import { loadCollectorConfig } from './config.js';
+import { LogConsumer } from './consume/consumer.js';
+import { DeadLetters } from './consume/dlq.js';
+import { build } from './http/app.js';
+import { createCollectorMetrics } from './metrics.js';
+import { openStore } from './store/open-store.js';
+import type { LogStore } from './store/store.js';
+
+export async function runCollector(env: Env): Promise<number> {
+  const cfg = loadCollectorConfig(env);
+  const log = createLogger('shiplog-collector', cfg.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'shiplog_collector_process_' });
+  let consumer: LogConsumer | undefined;
+  let store: LogStore | undefined;
+  const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false });
+  const app = build({
+    registry,
+    status: () => ({ consuming: consumer?.running ?? false, storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
+  });
+  const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });
+  if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
+
+  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }) });
+  const dlq = new DeadLetters(kafka, `${cfg.kafka.topicPrefix}.dlq`, cfg.dlqMaxMessageBytes, metrics, log.child({ part: 'dlq' }));
+  // Storage and Kafka may come up after us: wait for them rather than exit.
+  let backoff = 500;
+  while (true) {
+    try {
+      store ??= await openStore(cfg, log.child({ part: 'store' }));
+      await dlq.start(6);
+      consumer = new LogConsumer(
+        kafka,
+        store,
+        dlq,
+        {
+          groupId: cfg.kafka.groupId,
+          logsTopic: `${cfg.kafka.topicPrefix}.logs`,
+          batchBytes: cfg.batchBytes,
+          batchWaitMs: cfg.batchWaitMs,
+          maxRecordBytes: cfg.maxRecordBytes,
+          partitionsConcurrently: cfg.concurrency,
+          killAfterInserts: cfg.faultKillAfterInserts,
+        },
+        metrics,
+        log.child({ part: 'consumer' }),
+      );
+      await consumer.start();
+      break;
+    } catch (err) {
+      log.warn({ err: describe(err), retryInMs: backoff }, 'cannot start consuming yet; retrying');
+      await consumer?.stop();
+      await dlq.stop();
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15_000);
+    }
+  }
+  log.info({ storage: cfg.storage.kind === 'chdb' ? `embedded chDB at ${cfg.storage.path}` : new URL(cfg.storage.url).host, topic: `${cfg.kafka.topicPrefix}.logs`, group: cfg.kafka.groupId, metrics: `${address}/metrics` }, 'collector running');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      void (async () => {
+        await consumer?.stop();
+        await dlq.stop();
+        await app.close();
+        await store?.close();
+        log.flush();
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,26 @@
+/** The collector's pipeline metrics, on the one registry made at start-up. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface CollectorProbe {
+  storageUp(): boolean;
+}
+
+export function createCollectorMetrics(registry: Registry, probe: CollectorProbe) {
+  const r = [registry];
+  return {
+    recordsConsumed: new Counter({ name: 'shiplog_collector_records_consumed_total', help: 'Kafka records consumed, by topic.', labelNames: ['topic'], registers: r }),
+    recordsRejected: new Counter({ name: 'shiplog_collector_records_rejected_total', help: 'Records sent to the DLQ, by reason.', labelNames: ['topic', 'reason'], registers: r }),
+    recordsSkipped: new Counter({ name: 'shiplog_collector_records_already_stored_total', help: 'Records skipped because storage already held them (redelivered after a crash or rebalance).', labelNames: ['topic'], registers: r }),
+    rowsInserted: new Counter({ name: 'shiplog_collector_rows_inserted_total', help: 'Rows inserted into storage, by table.', labelNames: ['table'], registers: r }),
+    insertSeconds: new Histogram({ name: 'shiplog_collector_insert_duration_seconds', help: 'Duration of one storage insert.', labelNames: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    batchRows: new Histogram({ name: 'shiplog_collector_batch_rows', help: 'Rows per insert.', labelNames: ['table'], buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000, 500000], registers: r }),
+    consumerLag: new Gauge({ name: 'shiplog_collector_consumer_lag', help: 'Records behind the partition high watermark, as of the last batch.', labelNames: ['topic', 'partition'], registers: r }),
+    storageErrors: new Counter({ name: 'shiplog_collector_storage_errors_total', help: 'Failed storage operations (retried with backoff; offsets do not move meanwhile).', registers: r }),
+    dlqErrors: new Counter({ name: 'shiplog_collector_dlq_errors_total', help: 'Failed writes to the DLQ topic (retried).', registers: r }),
+    dlqDropped: new Counter({ name: 'shiplog_collector_dlq_dropped_total', help: 'Rejected records the DLQ refused even truncated; logged with their coordinates.', registers: r }),
+    storageUp: new Gauge({ name: 'shiplog_collector_storage_up', help: '1 while the last storage operation succeeded.', registers: r, collect() { this.set(probe.storageUp() ? 1 : 0); } }),
+    rebalances: new Counter({ name: 'shiplog_collector_rebalances_total', help: 'Consumer group joins (start-up and rebalances).', registers: r }),
+  };
+}
+
+export type CollectorMetrics = ReturnType<typeof createCollectorMetrics>;

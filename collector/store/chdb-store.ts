@@ -1,0 +1,64 @@
+/** Embedded backend: ClickHouse in this process (npm chdb), data under SHIPLOG_DATA_DIR. */
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
+import { describe } from '../../lib/errors.js';
+import { StorageError, type LogStore, type QueryParams } from './store.js';
+
+export class ChdbStore implements LogStore {
+  readonly kind = 'chdb' as const;
+  private readonly session: Session;
+
+  constructor(readonly path: string, readonly database = 'shiplog') {
+    mkdirSync(path, { recursive: true });
+    try {
+      this.session = new Session(path);
+    } catch (err) {
+      throw new StorageError(`cannot open the embedded store at ${path}: ${describe(err)} (is another shiplog process using this SHIPLOG_DATA_DIR?)`, err);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.session.queryAsync(sql);
+    } catch (err) {
+      throw new StorageError(`embedded store: ${describe(err)}`, err);
+    }
+  }
+
+  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    let text: string;
+    try {
+      const r = Object.keys(params).length
+        ? await this.session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
+        : await this.session.queryAsync(sql, { format: 'JSONEachRow' });
+      text = r.text();
+    } catch (err) {
+      throw new StorageError(`embedded store: ${describe(err)}`, err);
+    }
+    const rows: T[] = [];
+    for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as T);
+    return rows;
+  }
+
+  async insertTsv(table: string, columns: readonly string[], data: Buffer, dedupToken: string): Promise<void> {
+    try {
+      await this.session.insert({
+        table: `${this.database}.${table}`,
+        values: data,
+        format: 'TSV',
+        columns,
+        settings: { insert_deduplication_token: dedupToken },
+      });
+    } catch (err) {
+      throw new StorageError(`embedded store insert into ${table}: ${describe(err)}`, err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 AS ok');
+  }
+
+  async close(): Promise<void> {
+    this.session.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Server backend: a ClickHouse server (or cluster) over HTTP with @clickhouse/client.
+ * Runs the same SQL as the embedded backend (schema.ts); only the transport differs.
+ */
+import { Readable } from 'node:stream';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { describe } from '../../lib/errors.js';
+import { StorageError, type LogStore, type QueryParams } from './store.js';
+
+export interface ClickHouseStoreOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  database: string;
+  requestTimeoutMs: number;
+}
+
+export class ClickHouseStore implements LogStore {
+  readonly kind = 'clickhouse' as const;
+  readonly database: string;
+  private readonly client: ClickHouseClient;
+  private readonly display: string;
+
+  constructor(o: ClickHouseStoreOptions) {
+    this.database = o.database;
+    const u = new URL(o.url);
+    this.display = `${u.protocol}//${u.host}`;
+    // Credentials and database in the URL are taken apart here, so they never reach logs.
+    const username = o.username ?? (decodeURIComponent(u.username) || undefined);
+    const password = o.password ?? (decodeURIComponent(u.password) || undefined);
+    u.username = '';
+    u.password = '';
+    u.pathname = '/';
+    this.client = createClient({
+      url: u.toString(),
+      username,
+      password,
+      request_timeout: o.requestTimeoutMs,
+      compression: { request: false, response: true },
+      // Failures surface as StorageError in our own log; the client's logger stays quiet.
+      log: { level: ClickHouseLogLevel.OFF },
+      // The database may not exist yet: statements name it explicitly.
+      clickhouse_settings: { date_time_output_format: 'iso' },
+    });
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.client.command({ query: sql });
+    } catch (err) {
+      throw new StorageError(`ClickHouse at ${this.display}: ${describe(err)}`, err);
+    }
+  }
+
+  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    try {
+      const rs = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      return await rs.json<T>();
+    } catch (err) {
+      throw new StorageError(`ClickHouse at ${this.display}: ${describe(err)}`, err);
+    }
+  }
+
+  async insertTsv(table: string, columns: readonly string[], data: Buffer, dedupToken: string): Promise<void> {
+    try {
+      await this.client.insert({
+        table: `${this.database}.${table}`,
+        values: Readable.from([data], { objectMode: false }),
+        format: 'TabSeparated',
+        columns: columns as [string, ...string[]],
+        clickhouse_settings: { insert_deduplication_token: dedupToken },
+      });
+    } catch (err) {
+      throw new StorageError(`ClickHouse at ${this.display}: insert into ${table}: ${describe(err)}`, err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    const r = await this.client.ping();
+    if (!r.success) throw new StorageError(`ClickHouse at ${this.display} does not answer: ${describe(r.error)}`, r.error);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

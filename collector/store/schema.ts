@@ -1,0 +1,134 @@
+/**
+ * The one place the DDL lives. Both backends (embedded chDB and a ClickHouse server) run
+ * exactly these statements; only the engine clause differs for a replicated cluster.
+ *
+ * Logs use the OpenTelemetry ClickHouse exporter's `otel_logs` layout, so Grafana's
+ * ClickHouse plugin (OTel mode) reads it as is, plus a few columns of our own:
+ *  - HostName, ContainerName, ContainerId, Stream: materialized from the attribute maps, for
+ *    filters that read one small column instead of a map;
+ *  - KafkaTopic/KafkaPartition/KafkaOffset: where a row came from, so a collector that takes
+ *    over a partition knows exactly what is stored already (exactly-once across crashes).
+ *
+ * Sorting key (ServiceName, ContainerName, TimestampTime): "one container, last hour" reads a
+ * narrow key range; "a word in any container, last day" is pruned by the daily partition and
+ * the token bloom filter on Body.
+ */
+
+export interface SchemaOptions {
+  database: string;
+  retentionDays: number;
+  /** ON CLUSTER name for a ClickHouse cluster (DDL runs on every node). */
+  cluster?: string;
+  /** ReplicatedMergeTree tables plus a Distributed table (cluster mode). */
+  replicated?: boolean;
+}
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements: (o: SchemaOptions) => string[];
+}
+
+export const LOGS_TABLE = 'otel_logs';
+
+const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+const onCluster = (o: SchemaOptions) => (o.cluster ? ` ON CLUSTER ${q(o.cluster)}` : '');
+
+function logsEngine(o: SchemaOptions, table: string): string {
+  return o.replicated
+    ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${o.database}/${table}', '{replica}')`
+    : 'MergeTree';
+}
+
+/** The local (per-node) logs table: in cluster mode the Distributed table in front of it keeps the plain name. */
+export function logsLocalTable(o: SchemaOptions): string {
+  return o.replicated ? `${LOGS_TABLE}_local` : LOGS_TABLE;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'otel_logs table',
+    statements: (o) => {
+      const local = logsLocalTable(o);
+      const stmts = [
+        `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(local)}${onCluster(o)} (
+  Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+  TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+  TraceId String CODEC(ZSTD(1)),
+  SpanId String CODEC(ZSTD(1)),
+  TraceFlags UInt8,
+  SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+  SeverityNumber UInt8,
+  ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+  Body String CODEC(ZSTD(1)),
+  ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+  ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+  ScopeName String CODEC(ZSTD(1)),
+  ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+  ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+  EventName String CODEC(ZSTD(1)),
+  HostName LowCardinality(String) MATERIALIZED ResourceAttributes['host.name'],
+  ContainerName LowCardinality(String) MATERIALIZED ResourceAttributes['container.name'],
+  ContainerId String MATERIALIZED ResourceAttributes['container.id'] CODEC(ZSTD(1)),
+  Stream LowCardinality(String) MATERIALIZED LogAttributes['log.iostream'],
+  KafkaTopic LowCardinality(String) CODEC(ZSTD(1)),
+  KafkaPartition UInt32 CODEC(ZSTD(1)),
+  KafkaOffset UInt64 CODEC(Delta(8), ZSTD(1)),
+  INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
+  INDEX idx_host HostName TYPE set(256) GRANULARITY 4,
+  INDEX idx_severity SeverityNumber TYPE minmax GRANULARITY 4,
+  INDEX idx_kafka (KafkaPartition, KafkaOffset) TYPE minmax GRANULARITY 1
+) ENGINE = ${logsEngine(o, local)}
+PARTITION BY toDate(TimestampTime)
+PRIMARY KEY (ServiceName, ContainerName, TimestampTime)
+ORDER BY (ServiceName, ContainerName, TimestampTime, Timestamp)
+TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)})
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${o.replicated ? '' : ', non_replicated_deduplication_window = 10000'}`,
+      ];
+      if (o.replicated) {
+        stmts.push(
+          `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(LOGS_TABLE)}${onCluster(o)} AS ${q(o.database)}.${q(local)} ENGINE = Distributed(${q(o.cluster ?? 'default')}, ${q(o.database)}, ${q(local)}, cityHash64(ContainerId))`,
+        );
+      }
+      return stmts;
+    },
+  },
+];
+
+/** Statements that bring an existing table's TTL to the configured retention (idempotent). */
+export function retentionStatement(o: SchemaOptions): string {
+  return `ALTER TABLE ${q(o.database)}.${q(logsLocalTable(o))}${onCluster(o)} MODIFY TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)}) SETTINGS materialize_ttl_after_modify = 0`;
+}
+
+export function bootstrapStatements(o: SchemaOptions): string[] {
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${q(o.database)}${onCluster(o)}`,
+    `CREATE TABLE IF NOT EXISTS ${q(o.database)}.shiplog_schema_migrations${onCluster(o)} (version UInt32, description String, applied_at DateTime DEFAULT now()) ENGINE = ${o.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${o.database}/shiplog_schema_migrations', '{replica}')` : 'MergeTree'} ORDER BY version`,
+  ];
+}
+
+/** Columns written by the collector's insert, in the order of encode-rows.ts. */
+export const LOG_INSERT_COLUMNS = [
+  'Timestamp',
+  'SeverityText',
+  'SeverityNumber',
+  'ServiceName',
+  'Body',
+  'ResourceAttributes',
+  'LogAttributes',
+  'KafkaTopic',
+  'KafkaPartition',
+  'KafkaOffset',
+] as const;
+
+export function quoteIdent(name: string): string {
+  return q(name);
+}
