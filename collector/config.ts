@@ -13,6 +13,7 @@ export interface CollectorConfig {
   batchWaitMs: number;
   maxRecordBytes: number;
   concurrency: number;
+  sessionTimeoutMs: number;
   dlqMaxMessageBytes: number;
   logLevel: string;
   faultKillAfterInserts: number;
@@ -35,6 +36,7 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_COLLECTOR_BATCH_WAIT', default: '1s', help: 'How long a fetch waits for records before an insert.' },
   { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
   { name: 'SHIPLOG_COLLECTOR_CONCURRENCY', default: '2', help: 'Partitions processed at the same time by one collector.' },
+  { name: 'SHIPLOG_COLLECTOR_SESSION_TIMEOUT', default: '45s', help: 'Kafka group session timeout: how soon partitions of a dead collector move to the others.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
 ];
 
@@ -79,6 +81,7 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     batchWaitMs: r.durationMs('SHIPLOG_COLLECTOR_BATCH_WAIT', 1000, 10, 60_000),
     maxRecordBytes: r.bytes('SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', 32 * 1024 ** 2, 1024, 1024 ** 3),
     concurrency: r.int('SHIPLOG_COLLECTOR_CONCURRENCY', 2, 1, 64),
+    sessionTimeoutMs: r.durationMs('SHIPLOG_COLLECTOR_SESSION_TIMEOUT', 45_000, 6_000, 300_000),
     dlqMaxMessageBytes: 16 * 1024 ** 2,
     logLevel: level,
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),

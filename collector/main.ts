@@ -46,6 +46,7 @@ export async function runCollector(env: Env): Promise<number> {
           batchWaitMs: cfg.batchWaitMs,
           maxRecordBytes: cfg.maxRecordBytes,
           partitionsConcurrently: cfg.concurrency,
+          sessionTimeoutMs: cfg.sessionTimeoutMs,
           killAfterInserts: cfg.faultKillAfterInserts,
         },
         metrics,

@@ -30,6 +30,7 @@ export interface ConsumerConfig {
   batchWaitMs: number;
   maxRecordBytes: number;
   partitionsConcurrently: number;
+  sessionTimeoutMs: number;
   /** Test-only fault injection: SIGKILL after the Nth insert, before its commit. 0 = off. */
   killAfterInserts?: number;
 }
@@ -56,8 +57,8 @@ export class LogConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.cfg.groupId,
-      sessionTimeout: 45_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.cfg.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(this.cfg.sessionTimeoutMs / 3)),
       maxBytesPerPartition: this.cfg.batchBytes,
       maxBytes: this.cfg.batchBytes * 4,
       minBytes: 1,

@@ -32,16 +32,21 @@ export function levelFromValue(v: unknown): Severity {
 }
 
 const LOGFMT = /(?:^|\s)(?:level|lvl|severity|loglevel)=("?)([A-Za-z]+)\1(?=\s|$)/;
-// A level word among the first few tokens: "ERROR x", "[WARN] x", "2026-01-01 12:00:00 INFO x", "E: x" is not matched.
-const PREFIX = /^(?:\S+\s+){0,3}?[[(<]?(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE)[\])>:]?(?=\s|$|:)/i;
+const WORDS = 'TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE';
+// An upper-case level word among the first tokens: "ERROR x", "2026-01-01 12:00:00,1 INFO x".
+const UPPER = new RegExp(`^(?:\\S+\\s+){0,3}?[[(<]?(${WORDS})[\\])>:]?(?=\\s|$)`);
+// Any case, when it is marked as a level: "[warn] x", "<fatal> x", "error: x" at the start.
+const MARKED = new RegExp(`^(?:\\S+\\s+){0,3}?[[(<](${WORDS})[\\])>](?=\\s|:|$)|^(${WORDS}):\\s`, 'i');
 
 /** Level from plain text (the first 200 characters are enough). */
 export function levelFromText(text: string): Severity {
   const head = text.length > 200 ? text.slice(0, 200) : text;
   const lf = LOGFMT.exec(head);
   if (lf) return levelFromValue(lf[2]);
-  const p = PREFIX.exec(head);
-  if (p) return levelFromValue(p[1]);
+  const u = UPPER.exec(head);
+  if (u) return levelFromValue(u[1]);
+  const m = MARKED.exec(head);
+  if (m) return levelFromValue(m[1] ?? m[2]);
   return UNKNOWN;
 }
 

@@ -1,4 +1,4 @@
-/** Runs the built agent (`node dist/cli/shiplog.js agent`) as a real child process. */
+/** Runs the built CLI (`node dist/cli/shiplog.js agent|collector`) as real child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,14 +25,21 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startAgent(env: Record<string, string>): Promise<AgentProcess> {
-  const proc = spawn(process.execPath, [CLI, 'agent'], {
+export function startAgent(env: Record<string, string>): Promise<AgentProcess> {
+  return startShiplog('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env });
+}
+
+export function startCollector(env: Record<string, string>): Promise<AgentProcess> {
+  // A short session: partitions of a killed collector move on within seconds.
+  return startShiplog('collector', { SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_COLLECTOR_SESSION_TIMEOUT: '6s', ...env });
+}
+
+export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>): Promise<AgentProcess> {
+  const proc = spawn(process.execPath, [CLI, command], {
     env: {
       PATH: process.env.PATH,
       DOCKER_HOST: inject('dockerHost'),
       SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
-      SHIPLOG_AGENT_PORT: '0',
-      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
       SHIPLOG_PRINT_ADDRESS: '1',
       SHIPLOG_LOG_LEVEL: 'info',
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
@@ -45,7 +52,7 @@ export async function startAgent(env: Record<string, string>): Promise<AgentProc
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const t = setTimeout(() => reject(new Error(`agent did not start in 60 s:\n${out}`)), 60_000);
+    const t = setTimeout(() => reject(new Error(`${command} did not start in 60 s:\n${out}`)), 60_000);
     const check = () => {
       const m = /listening (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -56,7 +63,7 @@ export async function startAgent(env: Record<string, string>): Promise<AgentProc
     proc.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(t);
-      reject(new Error(`agent exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${command} exited with ${code} before listening:\n${out}`));
     });
   });
   const metrics = async () => (await fetch(`${url}/metrics`)).text();

@@ -1,6 +1,7 @@
 /** Reads a whole topic with Debian's kcat: the records as any standard Kafka tool sees them. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import type { LogRecord } from '../../agent/ship/record.js';
 import { lineBytes } from '../../agent/ship/record.js';
@@ -61,4 +62,20 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** True when the group has committed every partition of the topic up to its end. */
+export async function groupCaughtUp(groupId: string, topic: string, brokers = inject('kafkaBrokers')): Promise<boolean> {
+  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return ends.every((e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
+      return e.high === '0' || c === e.high;
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }

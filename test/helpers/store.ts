@@ -1,0 +1,68 @@
+/**
+ * Reading what the collector stored: through the ClickHouse-HTTP endpoint over chDB
+ * (test/env/chdb-http-server.mjs, which also serves the server backend in tests), or by
+ * opening an embedded store directly once its collector has stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const SERVER = resolve(import.meta.dirname, '../env/chdb-http-server.mjs');
+
+export interface ChdbEndpoint {
+  url: string;
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Stops the endpoint (data kept). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  restart(): Promise<void>;
+}
+
+function launch(dir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [SERVER, dir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((res, rej) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) res({ proc, url: m[1] as string });
+    });
+    proc.on('exit', (code) => rej(new Error(`chdb-http-server exited with ${code}`)));
+  });
+}
+
+export async function startChdbEndpoint(dir: string): Promise<ChdbEndpoint> {
+  let { proc, url } = await launch(dir, 0);
+  const port = Number(new URL(url).port);
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const done = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await done;
+  };
+  return {
+    url,
+    async query<T>(sql: string): Promise<T[]> {
+      const res = await fetch(`${url}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}`, { method: 'POST' });
+      const text = await res.text();
+      if (!res.ok) throw new Error(text);
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+    },
+    stop,
+    async restart() {
+      await stop();
+      ({ proc, url } = await launch(dir, port));
+    },
+  };
+}
+
+/** Opens an embedded store (its collector must have stopped) and runs one query. */
+export async function queryEmbedded<T = Record<string, unknown>>(path: string, sql: string): Promise<T[]> {
+  const { Session } = await import('chdb');
+  const s = new Session(path);
+  try {
+    const r = await s.queryAsync(sql, { format: 'JSONEachRow' });
+    return r.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Garbage, schema-violating and oversized records go to <prefix>.dlq with the reason in a
+ * header, are counted, and the good records around them are stored.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, expect, it, inject } from 'vitest';
+import { startCollector, tempDir } from '../../helpers/agent-process.js';
+import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
+import { startChdbEndpoint } from '../../helpers/store.js';
+
+const run = promisify(execFile);
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const record = (lines: string[], cid = 'a'.repeat(64)) =>
+  JSON.stringify({
+    v: 1,
+    type: 'logs',
+    host: 'h',
+    container: { id: cid, name: 'good', image: 'img', labels: {} },
+    lines: lines.map((msg, i) => ({ ts: `2026-11-23T16:00:00.00000000${i}Z`, stream: 'stdout', msg })),
+    cursor: { stdout: { ts: '2026-11-23T16:00:00.000000001Z', n: 1 } },
+  });
+
+it('routes bad records to the DLQ with reasons and keeps consuming', async () => {
+  const prefix = `t-${randomUUID()}`;
+  const topic = `${prefix}.logs`;
+  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: [
+      { key: 'k1', value: record(['good-1', 'good-2']) },
+      { key: 'k2', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
+      { key: 'k3', value: '{"v":1,"type":"logs","host":"h"}' },
+      { key: 'k4', value: record(['x'.repeat(4000)]) },
+      { key: 'k5', value: null },
+      { key: 'k6', value: record(['good-3']) },
+    ],
+  });
+  await producer.disconnect();
+
+  const ep = await startChdbEndpoint(tempDir('shiplog-chdb-http-').dir);
+  cleanups.push(() => ep.stop());
+  const group = `g-${randomUUID()}`;
+  const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group, SHIPLOG_COLLECTOR_MAX_RECORD_BYTES: '2KiB' });
+  cleanups.push(() => void collector.stop());
+  await waitFor(() => groupCaughtUp(group, topic), 60_000, 'all records consumed and committed');
+
+  const rows = await ep.query<{ b: string }>('SELECT Body AS b FROM shiplog.otel_logs ORDER BY Timestamp');
+  expect(rows.map((r) => r.b).sort()).toEqual(['good-1', 'good-2', 'good-3']);
+  const { stdout } = await run('kcat', ['-b', inject('kafkaBrokers'), '-t', `${prefix}.dlq`, '-C', '-e', '-q', '-f', '%k|%h\n']);
+  const dlq = stdout.trim().split('\n').sort();
+  expect(dlq).toHaveLength(4);
+  const reasonOf = (key: string) => /shiplog-error=([a-z_]+)/.exec(dlq.find((l) => l.startsWith(`${key}|`)) ?? '')?.[1];
+  expect(reasonOf('k2')).toBe('not_json');
+  expect(reasonOf('k3')).toBe('schema');
+  expect(reasonOf('k4')).toBe('oversized');
+  expect(reasonOf('k5')).toBe('empty');
+  expect(dlq.find((l) => l.startsWith('k2|'))).toContain('shiplog-source-offset=1');
+  expect(await collector.metric('shiplog_collector_records_rejected_total')).toBe(4);
+  expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'schema' })).toBe(1);
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRecord } from '../../../../collector/consume/decode-record.js';
+
+const good = {
+  v: 1,
+  type: 'logs',
+  host: 'h',
+  container: { id: 'a'.repeat(64), name: 'n', image: 'i', labels: {} },
+  lines: [{ ts: '2026-11-23T16:00:00.000000001Z', stream: 'stdout', msg: 'x' }],
+  cursor: { stdout: { ts: '2026-11-23T16:00:00.000000001Z', n: 1 } },
+};
+
+describe('decodeRecord', () => {
+  it('accepts a valid record', () => {
+    const d = decodeRecord(Buffer.from(JSON.stringify(good)), 1 << 20);
+    expect(d.ok).toBe(true);
+  });
+
+  it('rejects with a reason: empty, oversized, not JSON, wrong schema', () => {
+    expect(decodeRecord(null, 100)).toMatchObject({ ok: false, reason: 'empty' });
+    expect(decodeRecord(Buffer.alloc(200, 'x'), 100)).toMatchObject({ ok: false, reason: 'oversized' });
+    expect(decodeRecord(Buffer.from('{"v":1,'), 1000)).toMatchObject({ ok: false, reason: 'not_json' });
+    const bad = decodeRecord(Buffer.from(JSON.stringify({ ...good, lines: [{ ts: 'noon', stream: 'stdout', msg: 'x' }] })), 1 << 20);
+    expect(bad).toMatchObject({ ok: false, reason: 'schema' });
+    expect(!bad.ok && bad.detail).toContain('/lines/0/ts');
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { LogRecord } from '../../../../agent/ship/record.js';
+import { RowEncoder, TimestampConverter, mapLiteral, tsvEscape, tsvEscapeBytes } from '../../../../collector/consume/encode-rows.js';
+
+const rec = (lines: LogRecord['lines'], labels: Record<string, string> = {}): LogRecord => ({
+  v: 1,
+  type: 'logs',
+  host: 'h1',
+  container: { id: 'c'.repeat(64), name: 'api-1', image: 'api:2', labels, compose_service: labels['com.docker.compose.service'] },
+  lines,
+  cursor: { stdout: { ts: '2026-11-23T16:00:00.000000001Z', n: 1 } },
+});
+
+describe('TSV encoding', () => {
+  it('escapes exactly backslash, tab, newline, CR and NUL, in strings and in bytes', () => {
+    expect(tsvEscape('a\\b\tc\nd\re\0f')).toBe('a\\\\b\\tc\\nd\\re\\0f');
+    expect(tsvEscape('plain')).toBe('plain');
+    const raw = Buffer.from([0xff, 0x5c, 0x09, 0x41]);
+    expect(tsvEscapeBytes(raw)).toEqual(Buffer.from([0xff, 0x5c, 0x5c, 0x5c, 0x74, 0x41]));
+    const clean = Buffer.from('no escapes');
+    expect(tsvEscapeBytes(clean)).toBe(clean);
+  });
+
+  it('writes Map literals with quoted, escaped keys and values', () => {
+    expect(mapLiteral([['a', "it's"], ['b\\', 'x\ny']])).toBe("{'a':'it\\'s','b\\\\':'x\\ny'}");
+  });
+
+  it('converts Docker timestamps to epoch seconds with nanoseconds, with no time zone involved', () => {
+    const t = new TimestampConverter();
+    expect(t.convert('2026-11-23T16:00:00.123456789Z')).toBe('1795449600.123456789');
+    expect(t.convert('2026-11-23T16:00:00.5Z')).toBe('1795449600.500000000');
+    expect(t.convert('2026-11-23T16:00:01Z')).toBe('1795449601');
+  });
+});
+
+describe('RowEncoder', () => {
+  it('makes one row per line with severity, service, attributes and Kafka coordinates', () => {
+    const e = new RowEncoder();
+    e.add(
+      rec(
+        [
+          { ts: '2026-11-23T16:00:00.000000001Z', stream: 'stdout', msg: 'ERROR disk full' },
+          { ts: '2026-11-23T16:00:00.000000002Z', stream: 'stderr', msg: '{"level":"warn","user":"x","n":2}' },
+          { ts: '2026-11-23T16:00:00.000000003Z', stream: 'stdout', msg_b64: Buffer.from([0xff, 0x09]).toString('base64') },
+        ],
+        { 'com.docker.compose.service': 'api' },
+      ),
+      { topic: 'shiplog.logs', partition: 4, offset: '77' },
+    );
+    expect(e.rows).toBe(3);
+    const rows = e.take().toString('latin1').split('\n').filter(Boolean).map((r) => r.split('\t'));
+    expect(rows).toHaveLength(3);
+    const [a, b, c] = rows as [string[], string[], string[]];
+    expect(a.slice(0, 5)).toEqual(['1795449600.000000001', 'ERROR', '17', 'api', 'ERROR disk full']);
+    expect(a[5]).toContain("'container.name':'api-1'");
+    expect(a[5]).toContain("'service.name':'api'");
+    expect(a[6]).toBe("{'log.iostream':'stdout'}");
+    expect(a.slice(7)).toEqual(['shiplog.logs', '4', '77']);
+    expect(b.slice(1, 3)).toEqual(['WARN', '13']);
+    expect(b[6]).toBe("{'log.iostream':'stderr','level':'warn','user':'x','n':'2'}");
+    // Binary line: the exact bytes, TSV-escaped.
+    expect(Buffer.from(c[4] as string, 'latin1')).toEqual(Buffer.from([0xff, 0x5c, 0x74]));
+    expect(c[6]).toContain("'log.encoding':'binary'");
+  });
+
+  it('honours shiplog.parse=none', () => {
+    const e = new RowEncoder();
+    e.add(rec([{ ts: '2026-11-23T16:00:00Z', stream: 'stdout', msg: 'ERROR x' }], { 'shiplog.parse': 'none' }), { topic: 't', partition: 0, offset: '0' });
+    expect(e.take().toString().split('\t').slice(1, 3)).toEqual(['', '0']);
+  });
+});
