@@ -26,18 +26,24 @@ export class ChdbStore implements LogStore {
   }
 
   async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    return (await this.queryWithStats<T>(sql, params)).rows;
+  }
+
+  async queryWithStats<T = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<{ rows: T[]; rowsRead: number }> {
     let text: string;
+    let rowsRead: number;
     try {
       const r = Object.keys(params).length
         ? await this.session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
         : await this.session.queryAsync(sql, { format: 'JSONEachRow' });
       text = r.text();
+      rowsRead = r.rowsRead;
     } catch (err) {
       throw new StorageError(`embedded store: ${describe(err)}`, err);
     }
     const rows: T[] = [];
     for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as T);
-    return rows;
+    return { rows, rowsRead };
   }
 
   async insertTsv(table: string, columns: readonly string[], data: Buffer, dedupToken: string): Promise<void> {

@@ -53,9 +53,16 @@ export class ClickHouseStore implements LogStore {
   }
 
   async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    return (await this.queryWithStats<T>(sql, params)).rows;
+  }
+
+  async queryWithStats<T = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<{ rows: T[]; rowsRead: number }> {
     try {
       const rs = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
-      return await rs.json<T>();
+      const rows = await rs.json<T>();
+      const summary = rs.response_headers['x-clickhouse-summary'];
+      const read = typeof summary === 'string' ? Number((JSON.parse(summary) as { read_rows?: string }).read_rows ?? 0) : 0;
+      return { rows, rowsRead: read };
     } catch (err) {
       throw new StorageError(`ClickHouse at ${this.display}: ${describe(err)}`, err);
     }

@@ -54,7 +54,7 @@ export const MIGRATIONS: Migration[] = [
       const stmts = [
         `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(local)}${onCluster(o)} (
   Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-  TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+  TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1)),
   TraceId String CODEC(ZSTD(1)),
   SpanId String CODEC(ZSTD(1)),
   TraceFlags UInt8,

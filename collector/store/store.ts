@@ -13,6 +13,8 @@ export interface LogStore {
   exec(sql: string): Promise<void>;
   /** Runs a parameterised query ({name:Type} placeholders) and returns JSONEachRow rows. */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /** The same, with the engine's own count of rows it read (for plans and limits). */
+  queryWithStats<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<{ rows: T[]; rowsRead: number }>;
   /**
    * Inserts TabSeparated rows (columns as listed) with a deduplication token: the same
    * token with the same data is stored once, however often it is retried.
