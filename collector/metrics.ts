@@ -14,6 +14,12 @@ export function createCollectorMetrics(registry: Registry, probe: CollectorProbe
     rowsInserted: new Counter({ name: 'shiplog_collector_rows_inserted_total', help: 'Rows inserted into storage, by table.', labelNames: ['table'], registers: r }),
     insertSeconds: new Histogram({ name: 'shiplog_collector_insert_duration_seconds', help: 'Duration of one storage insert.', labelNames: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
     batchRows: new Histogram({ name: 'shiplog_collector_batch_rows', help: 'Rows per insert.', labelNames: ['table'], buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000, 500000], registers: r }),
+    endToEndSeconds: new Histogram({
+      name: 'shiplog_collector_line_latency_seconds',
+      help: 'From the Docker timestamp of a line to its insert being acknowledged by storage (includes agent, Kafka and collector time).',
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
+      registers: r,
+    }),
     consumerLag: new Gauge({ name: 'shiplog_collector_consumer_lag', help: 'Records behind the partition high watermark, as of the last batch.', labelNames: ['topic', 'partition'], registers: r }),
     storageErrors: new Counter({ name: 'shiplog_collector_storage_errors_total', help: 'Failed storage operations (retried with backoff; offsets do not move meanwhile).', registers: r }),
     dlqErrors: new Counter({ name: 'shiplog_collector_dlq_errors_total', help: 'Failed writes to the DLQ topic (retried).', registers: r }),

@@ -140,6 +140,7 @@ export class LogConsumer {
         if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
         const rows = enc.rows;
         if (rows > 0) {
+          const times = enc.lineTimesMs;
           const data = enc.take();
           // Same range, same token: a retried insert of this batch is stored once.
           const token = `${topic}:${partition}:${firstNew ?? first}-${last}`;
@@ -155,6 +156,8 @@ export class LogConsumer {
             }
           });
           this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
+          const now = Date.now();
+          for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
           this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
           this.stored.set(`${topic}:${partition}`, BigInt(last));
           if (this.cfg.killAfterInserts && ++this.inserts === this.cfg.killAfterInserts) process.kill(process.pid, 'SIGKILL');

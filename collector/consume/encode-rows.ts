@@ -58,6 +58,8 @@ export function tsvEscapeBytes(b: Buffer): Buffer {
 export class TimestampConverter {
   private lastPrefix = '';
   private lastSecs = '';
+  /** Epoch milliseconds of the last converted timestamp (to the second). */
+  lastMs = 0;
 
   convert(ts: string): string {
     // "2026-11-23T16:00:00.123456789Z": the seconds part is shared by many lines; cache it.
@@ -66,6 +68,7 @@ export class TimestampConverter {
       const ms = Date.parse(`${prefix}Z`);
       if (Number.isNaN(ms)) throw new Error(`bad timestamp ${ts}`);
       this.lastPrefix = prefix;
+      this.lastMs = ms;
       this.lastSecs = String(ms / 1000);
     }
     let frac = '';
@@ -90,6 +93,8 @@ export class RowEncoder {
   private text = '';
   rows = 0;
   private readonly ts = new TimestampConverter();
+  /** Per row, the line's time in epoch ms (to the second plus the fraction's milliseconds), for latency. */
+  readonly lineTimesMs: number[] = [];
 
   add(rec: LogRecord, at: KafkaCoords): void {
     const c = rec.container;
@@ -122,7 +127,9 @@ export class RowEncoder {
       } else {
         attrs.push(['log.encoding', 'binary']);
       }
-      this.text += `${this.ts.convert(l.ts)}\t${sev.text}\t${sev.number}${mid1}`;
+      const epoch = this.ts.convert(l.ts);
+      this.lineTimesMs.push(this.ts.lastMs + Number(l.ts.slice(20, 23)) || this.ts.lastMs);
+      this.text += `${epoch}\t${sev.text}\t${sev.number}${mid1}`;
       if (body !== undefined) this.text += tsvEscape(body);
       else {
         this.flushText();

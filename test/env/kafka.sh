@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start or stop a single-node Apache Kafka 4.x (KRaft) broker on 127.0.0.1 for the tests.
 #   kafka.sh fetch                  download the broker jars from Maven Central (cached)
+#   kafka.sh jars                   print the folder holding them (fetching first)
 #   kafka.sh start <dir> <port>     start a broker with its data in <dir>; prints 127.0.0.1:<port>
 #   kafka.sh stop <dir>             stop the broker started in <dir> (by pid) and remove <dir>
 # Jars are cached in ${SHIPLOG_TEST_CACHE:-~/.cache/shiplog-test}/kafka-<version>/.
@@ -98,6 +99,7 @@ halt() {
 
 case "${1:-}" in
   fetch) fetch ;;
+  jars) fetch >&2; echo "$jars" ;;
   start) start "${2:-}" "${3:-}" ;;
   halt) halt "${2:-}" ;;
   stop) halt "${2:-}"; rm -rf "${2:?dir}" ;;

@@ -1,0 +1,169 @@
+/**
+ * What every benchmark needs: the real components (from env or started privately with the
+ * test scripts), shiplog processes, /proc readings, and results written with machine info.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '../../..');
+export const IMAGE = 'shiplog-test/busybox:latest';
+
+export function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+}
+
+export interface BenchEnv {
+  dockerHost: string;
+  brokers: string;
+  kafkaJars: string;
+  denv: NodeJS.ProcessEnv;
+  cleanup(): void;
+  tmp(prefix: string): string;
+}
+
+export function benchEnv(opts: { docker: boolean; kafka: boolean }): BenchEnv {
+  const stops: (() => void)[] = [];
+  let dockerHost = process.env.DOCKER_HOST ?? '';
+  if (opts.docker && !dockerHost) {
+    const d = mkdtempSync(join(tmpdir(), 'bench-dockerd-'));
+    dockerHost = sh(`bash ${root}/test/env/docker.sh start ${d}`);
+    stops.push(() => sh(`bash ${root}/test/env/docker.sh stop ${d}`));
+  }
+  let brokers = process.env.SHIPLOG_KAFKA_BROKERS ?? '';
+  if (opts.kafka && !brokers) {
+    const d = mkdtempSync(join(tmpdir(), 'bench-kafka-'));
+    brokers = sh(`bash ${root}/test/env/kafka.sh start ${d} ${30000 + Math.floor(Math.random() * 5000) * 2}`);
+    stops.push(() => sh(`bash ${root}/test/env/kafka.sh stop ${d}`));
+  }
+  const kafkaJars = sh(`bash ${root}/test/env/kafka.sh jars`);
+  return {
+    dockerHost,
+    brokers,
+    kafkaJars,
+    denv: { ...process.env, DOCKER_HOST: dockerHost },
+    tmp(prefix) {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      stops.push(() => rmSync(d, { recursive: true, force: true }));
+      return d;
+    },
+    cleanup() {
+      for (const s of stops.reverse()) {
+        try {
+          s();
+        } catch {
+          // best effort
+        }
+      }
+    },
+  };
+}
+
+export interface ShiplogProc {
+  proc: ChildProcess;
+  url: string;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  metricsText(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startShiplog(cmd: 'agent' | 'collector', env: Record<string, string>): Promise<ShiplogProc> {
+  const proc = spawn(process.execPath, [join(root, 'dist/cli/shiplog.js'), cmd], {
+    env: {
+      PATH: process.env.PATH,
+      SHIPLOG_PRINT_ADDRESS: '1',
+      SHIPLOG_LOG_LEVEL: 'warn',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      SHIPLOG_AGENT_PORT: '0',
+      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
+      SHIPLOG_HTTP_PORT: '0',
+      SHIPLOG_HTTP_ADDRESS: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) res(m[1] as string);
+    });
+    proc.on('exit', (code) => rej(new Error(`${cmd} exited with ${code}`)));
+  });
+  const metricsText = async () => (await fetch(`${url}/metrics`)).text();
+  return {
+    proc,
+    url,
+    metricsText,
+    async metric(name, labels = {}) {
+      let sum = 0;
+      for (const line of (await metricsText()).split('\n')) {
+        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+      }
+      return sum;
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+/** CPU seconds (user + system) and peak RSS of a process, from /proc. */
+export function procStat(pid: number): { cpuSec: number; hwmMiB: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = /VmHWM:\s+(\d+)/.exec(status);
+  const rss = /VmRSS:\s+(\d+)/.exec(status);
+  return { cpuSec: ticks / 100, hwmMiB: Number(hwm?.[1] ?? 0) / 1024, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+/** Quantile from a Prometheus histogram's cumulative buckets (linear inside a bucket). */
+export function histogramQuantile(text: string, name: string, q: number): number {
+  const buckets: [number, number][] = [];
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))) {
+    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets[buckets.length - 1]?.[1] ?? 0;
+  if (total === 0) return NaN;
+  const want = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of buckets) {
+    if (count >= want) {
+      if (le === Infinity) return prevLe;
+      return prevLe + ((le - prevLe) * (want - prevCount)) / Math.max(1, count - prevCount);
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
+export function commit(): string {
+  try {
+    return sh(`git -C ${root} rev-parse --short HEAD`);
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machine() {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+export function saveResult(scenario: string, figures: Record<string, unknown>): void {
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results', `${scenario}.json`), `${JSON.stringify({ scenario, date: new Date().toISOString(), commit: commit(), machine: machine(), ...figures }, null, 2)}\n`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
