@@ -327,7 +327,7 @@ export class Agent {
       const meta = await inspectContainer(this.deps.docker, id);
       if (meta.running || meta.finishedAt === '') return;
       this.checkpoints.markDrained(id, meta.finishedAt);
-      this.checkpoints.persist();
+      this.shipper.persistCheckpoints();
     } catch (err) {
       if (!(err instanceof DockerNotFoundError)) this.deps.log.debug({ err: describe(err) }, 'could not mark container drained');
     }

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
+import { ZSTD_AVAILABLE } from '../lib/kafka-codecs.js';
 import { parseDockerHost, type DockerEndpoint } from './docker/client.js';
 import type { FilterConfig } from './process/filter.js';
 
@@ -15,7 +16,8 @@ export interface AgentConfig {
   kafka: {
     brokers: string[];
     topicPrefix: string;
-    compression: 'gzip' | 'none';
+    compression: 'gzip' | 'zstd' | 'none';
+    gzipLevel: number;
     partitions: number;
     replicationFactor: number;
     maxMessageBytes: number;
@@ -42,7 +44,8 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Where checkpoints (agent/checkpoints.json) are kept.' },
   { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for `shiplog agent`)', help: 'Comma-separated host:port list.' },
   { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Topics are <prefix>.logs, <prefix>.stats, <prefix>.events.' },
-  { name: 'SHIPLOG_KAFKA_COMPRESSION', default: 'gzip', help: 'gzip or none.' },
+  { name: 'SHIPLOG_KAFKA_COMPRESSION', default: 'gzip', help: 'gzip, zstd (needs Node >= 22.15 on agents and collectors) or none.' },
+  { name: 'SHIPLOG_KAFKA_GZIP_LEVEL', default: '1', help: 'gzip level 1 (fastest) to 9 (smallest).' },
   { name: 'SHIPLOG_KAFKA_PARTITIONS', default: '6', help: 'Partitions of <prefix>.logs if the agent creates it.' },
   { name: 'SHIPLOG_KAFKA_REPLICATION_FACTOR', default: '-1', help: 'Replication factor if the agent creates the topic (-1: the broker\'s default).' },
   { name: 'SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', default: '16MiB', help: 'max.message.bytes of a topic the agent creates.' },
@@ -80,6 +83,9 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
   if (Math.ceil(maxLineBytes * 1.4) + 64 * 1024 > maxMessageBytes) {
     r.problem(`SHIPLOG_MAX_LINE_BYTES: ${maxLineBytes} does not fit in SHIPLOG_KAFKA_MAX_MESSAGE_BYTES ${maxMessageBytes} (needs at most ~70% of it)`);
   }
+  if (r.raw('SHIPLOG_KAFKA_COMPRESSION') === 'zstd' && !ZSTD_AVAILABLE) {
+    r.problem(`SHIPLOG_KAFKA_COMPRESSION: zstd needs Node.js >= 22.15 (this is ${process.version}); use gzip or none`);
+  }
   const level = r.oneOf('SHIPLOG_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   const cfg: AgentConfig = {
     docker: typeof docker === 'string' ? { display: '' } : docker,
@@ -88,7 +94,8 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
     kafka: {
       brokers,
       topicPrefix: prefix,
-      compression: r.oneOf('SHIPLOG_KAFKA_COMPRESSION', 'gzip', ['gzip', 'none'] as const),
+      compression: r.oneOf('SHIPLOG_KAFKA_COMPRESSION', 'gzip', ['gzip', 'zstd', 'none'] as const),
+      gzipLevel: r.int('SHIPLOG_KAFKA_GZIP_LEVEL', 1, 1, 9),
       partitions: r.int('SHIPLOG_KAFKA_PARTITIONS', 6, 1, 10_000),
       replicationFactor: r.int('SHIPLOG_KAFKA_REPLICATION_FACTOR', -1, -1, 100),
       maxMessageBytes,

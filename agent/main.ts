@@ -20,6 +20,7 @@ export async function runAgent(env: Env): Promise<number> {
       brokers: config.kafka.brokers,
       topic: `${config.kafka.topicPrefix}.logs`,
       compression: config.kafka.compression,
+      gzipLevel: config.kafka.gzipLevel,
       partitions: config.kafka.partitions,
       replicationFactor: config.kafka.replicationFactor,
       maxMessageBytes: config.kafka.maxMessageBytes,

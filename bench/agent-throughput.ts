@@ -64,7 +64,9 @@ async function main(): Promise<void> {
     stops.push(() => rmSync(data, { recursive: true, force: true }));
     const prefix = `bench-${randomUUID().slice(0, 8)}`;
     const a0 = process.hrtime.bigint();
-    const agent = spawn(process.execPath, [join(root, 'dist/cli/shiplog.js'), 'agent'], {
+    // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
+    const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const agent = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), 'agent'], {
       env: {
         PATH: process.env.PATH, DOCKER_HOST: dockerHost, SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_DATA_DIR: data,
         SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_BACKLOG: 'all', SHIPLOG_INCLUDE_LABELS: 'shiplog.bench=1',

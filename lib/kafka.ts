@@ -1,6 +1,7 @@
 /** kafkajs client set-up shared by the agent and the collector: logs routed to pino. */
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import type { Logger } from './logger.js';
+import { registerCodecs } from './kafka-codecs.js';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -8,9 +9,11 @@ export interface KafkaClientOptions {
   log: Logger;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  gzipLevel?: number;
 }
 
 export function createKafka(o: KafkaClientOptions): Kafka {
+  registerCodecs(o.gzipLevel ?? 1);
   const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
     [logLevel.ERROR]: 'error',
     [logLevel.WARN]: 'warn',

@@ -19,7 +19,11 @@ export interface Line {
   stream: StreamId;
   /** Timestamp of the line's first piece. */
   ts: string;
-  /** The line's bytes without its trailing newline. */
+  /**
+   * The line's bytes without its trailing newline. For a line that came in one entry this is a
+   * view into the socket's buffer, valid only during the sink call: whoever keeps a line past
+   * that (the multiline merger) copies it.
+   */
   msg: Buffer;
   /** The stream's cursor once this line is shipped. */
   cursor: Cursor;
@@ -92,9 +96,8 @@ export class LineAssembler {
     const complete = hasNl || c.length < DOCKER_PARTIAL_SIZE;
     if (this.pieces.length === 0) this.firstTs = entry.ts;
     if (complete && this.pieces.length === 0) {
-      // Common case: a whole line in one entry; one copy, made here because the entry's
-      // memory belongs to the socket.
-      sink(this.line(Buffer.from(c.subarray(0, c.length - (hasNl ? this.eolLength(c) : 0))), false));
+      // Common case: a whole line in one entry, handed on without a copy.
+      sink(this.line(c.subarray(0, c.length - (hasNl ? this.eolLength(c) : 0)), false));
       return;
     }
     // Pieces are copied: the decoder's buffers are reused.

@@ -16,6 +16,8 @@ import { MultiplexedDecoder, RawDecoder, STDERR, STDOUT, type LogEntry } from '.
 import { minTs, toSinceParam } from './docker-time.js';
 import type { RecordCursor } from '../ship/record.js';
 
+type CounterChild = { inc(n: number): void };
+
 export interface FollowOptions {
   maxLineBytes: number;
   multiline?: MultilineSpec;
@@ -37,8 +39,8 @@ export class LogFollower {
   private aborted = false;
   private paused = false;
   private mlTimer: NodeJS.Timeout | undefined;
-  private readonly nameLabelOut: { container: string; stream: string };
-  private readonly nameLabelErr: { container: string; stream: string };
+  private readonly readOut: { lines: CounterChild; bytes: CounterChild };
+  private readonly readErr: { lines: CounterChild; bytes: CounterChild };
   private readonly emitted: RecordCursor;
   private linesOut = 0;
   private linesErr = 0;
@@ -62,8 +64,9 @@ export class LogFollower {
       this.mlErr = new MultilineMerger(opts.multiline, opts.multilineLimits);
     }
     this.emitted = { ...resume };
-    this.nameLabelOut = { container: meta.name, stream: 'stdout' };
-    this.nameLabelErr = { container: meta.name, stream: 'stderr' };
+    // Label lookups hash their labels: done once here, not per chunk.
+    this.readOut = { lines: metrics.linesRead.labels(meta.name, 'stdout'), bytes: metrics.bytesRead.labels(meta.name, 'stdout') };
+    this.readErr = { lines: metrics.linesRead.labels(meta.name, 'stderr'), bytes: metrics.bytesRead.labels(meta.name, 'stderr') };
   }
 
   /** The cursor after the last line handed to the shipper, per stream: where a later follow resumes. */
@@ -94,9 +97,13 @@ export class LogFollower {
     const onEntry = (e: LogEntry) => this.onEntry(e);
     return new Promise<FollowEnd>((resolve) => {
       let settled = false;
+      // Read counters go to prom-client in bulk: every 4096 lines, every second, and at the end.
+      const counting = setInterval(() => this.countRead(), 1000);
+      counting.unref();
       const finish = (how: FollowEnd) => {
         if (settled) return;
         settled = true;
+        clearInterval(counting);
         if (this.mlTimer) clearTimeout(this.mlTimer);
         this.countRead();
         resolve(how);
@@ -111,7 +118,7 @@ export class LogFollower {
           finish('error');
           return;
         }
-        this.countRead();
+        if (this.linesOut + this.linesErr >= 4096) this.countRead();
         if (this.shipper.full && !this.paused) {
           this.paused = true;
           res.pause();
@@ -213,10 +220,10 @@ export class LogFollower {
   /** Metrics are added per chunk, not per line. */
   private countRead(): void {
     const m = this.metrics;
-    if (this.linesOut) m.linesRead.inc(this.nameLabelOut, this.linesOut);
-    if (this.bytesOut) m.bytesRead.inc(this.nameLabelOut, this.bytesOut);
-    if (this.linesErr) m.linesRead.inc(this.nameLabelErr, this.linesErr);
-    if (this.bytesErr) m.bytesRead.inc(this.nameLabelErr, this.bytesErr);
+    if (this.linesOut) this.readOut.lines.inc(this.linesOut);
+    if (this.bytesOut) this.readOut.bytes.inc(this.bytesOut);
+    if (this.linesErr) this.readErr.lines.inc(this.linesErr);
+    if (this.bytesErr) this.readErr.bytes.inc(this.bytesErr);
     this.linesOut = this.linesErr = this.bytesOut = this.bytesErr = 0;
     const merged = (this.mlOut?.merged ?? 0) + (this.mlErr?.merged ?? 0);
     if (merged > this.mergedCounted) {

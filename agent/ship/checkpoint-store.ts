@@ -6,6 +6,7 @@
  * read back to move cursors forward (see recover-cursors.ts).
  */
 import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CheckpointError } from '../../lib/errors.js';
 import type { Cursor } from '../docker/assemble-lines.js';
@@ -100,6 +101,56 @@ export class CheckpointStore {
       this.writes++;
     } catch (err) {
       throw new CheckpointError(`cannot write ${this.path}`, err);
+    }
+  }
+
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+
+  /**
+   * Writes the file in the background, off the event loop; calls made while a write is under
+   * way are folded into one more write. Safe because a cursor persisted late only means that
+   * start-up reads a few more acknowledged records back from Kafka.
+   */
+  persistSoon(onError: (err: CheckpointError) => void, onWritten?: () => void): void {
+    this.dirty = true;
+    if (this.writing) return;
+    this.writing = (async () => {
+      while (this.dirty) {
+        this.dirty = false;
+        try {
+          await this.writeAsync(JSON.stringify(this.data));
+          this.writes++;
+          onWritten?.();
+        } catch (err) {
+          onError(err instanceof CheckpointError ? err : new CheckpointError(`cannot write ${this.path}`, err));
+        }
+      }
+      this.writing = undefined;
+    })();
+  }
+
+  /** Resolves once no background write is under way. */
+  async settled(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async writeAsync(text: string): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    mkdirSync(dirname(this.path), { recursive: true });
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.path);
+    const dh = await open(dirname(this.path), 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
     }
   }
 

@@ -17,7 +17,8 @@ const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
 export interface KafkaTransportConfig {
   brokers: string[];
   topic: string;
-  compression: 'gzip' | 'none';
+  compression: 'gzip' | 'zstd' | 'none';
+  gzipLevel?: number;
   /** Partitions for the topic if the agent has to create it. */
   partitions: number;
   replicationFactor: number;
@@ -37,7 +38,7 @@ export class KafkaTransport implements Transport {
   constructor(private readonly cfg: KafkaTransportConfig, private readonly log: Logger) {
     this.target = `kafka:${cfg.topic}`;
     this.maxRecordBytes = cfg.maxMessageBytes;
-    this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log });
+    this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log, gzipLevel: cfg.gzipLevel });
   }
 
   async start(): Promise<void> {
@@ -120,7 +121,7 @@ export class KafkaTransport implements Transport {
     try {
       meta = await producer.sendBatch({
         acks: -1,
-        compression: this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        compression: this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : this.cfg.compression === 'zstd' ? CompressionTypes.ZSTD : CompressionTypes.None,
         topicMessages: [{ topic: this.cfg.topic, messages }],
       });
     } catch (err) {

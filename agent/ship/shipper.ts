@@ -83,6 +83,20 @@ export class Shipper {
     } else this.buffers.set(id, { id, name, header, lines: [], bytes: 0, lastReadTs: '', lastShippedTs: '' });
   }
 
+  private readonly onCheckpointError = (err: Error): void => {
+    // The cursors stay in memory and go out with the next write; a restart before that
+    // reads from Kafka what was acknowledged after the last good write.
+    this.metrics.checkpointErrors.inc();
+    this.log.error({ err: describe(err) }, 'checkpoint write failed');
+  };
+
+  private readonly onCheckpointWritten = (): void => this.metrics.checkpointWrites.inc();
+
+  /** Writes the checkpoint file in the background (for changes made outside an acknowledgement). */
+  persistCheckpoints(): void {
+    this.checkpoints.persistSoon(this.onCheckpointError, this.onCheckpointWritten);
+  }
+
   /** Drops a removed container's buffer state once nothing of it is pending. */
   removeContainer(id: string): void {
     const b = this.buffers.get(id);
@@ -141,13 +155,20 @@ export class Shipper {
     this.loop = this.run();
   }
 
-  /** Stops after sending what is buffered (up to timeoutMs). */
+  /** Stops after sending what is buffered (up to timeoutMs), and writes the last checkpoint. */
   async stop(timeoutMs: number): Promise<void> {
     const done = this.flushed();
     await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.stopping = true;
     this.kick();
     await this.loop;
+    await this.checkpoints.settled();
+    try {
+      this.checkpoints.persist();
+    } catch (err) {
+      this.metrics.checkpointErrors.inc();
+      this.log.error({ err: describe(err) }, 'final checkpoint write failed');
+    }
   }
 
   private kick(): void {
@@ -316,15 +337,8 @@ export class Shipper {
     }
     for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
     if (this.cfg.killAfterAcks && ++this.acks === this.cfg.killAfterAcks) process.kill(process.pid, 'SIGKILL');
-    try {
-      this.checkpoints.persist();
-      this.metrics.checkpointWrites.inc();
-    } catch (err) {
-      // The cursors stay in memory and are written with the next batch; a restart before
-      // that re-reads from Kafka what was acknowledged after the last good write.
-      this.metrics.checkpointErrors.inc();
-      this.log.error({ err: describe(err) }, 'checkpoint write failed');
-    }
+    // Written in the background: see CheckpointStore.persistSoon.
+    this.checkpoints.persistSoon(this.onCheckpointError, this.onCheckpointWritten);
     this.metrics.recordsShipped.inc(batch.records.length);
     this.bufferedBytes -= bytes;
     this.bufferedLines -= lines;

@@ -26,7 +26,7 @@ describe('agent config', () => {
     const problems = (err as ConfigError).problems;
     expect(problems).toContain('SHIPLOG_KAFKA_BROKERS: "x" is not host:port');
     expect(problems.some((p) => p.startsWith('SHIPLOG_AGENT_PORT:'))).toBe(true);
-    expect(problems).toContain('SHIPLOG_KAFKA_COMPRESSION: "lzma" is not allowed (allowed: gzip, none)');
+    expect(problems).toContain('SHIPLOG_KAFKA_COMPRESSION: "lzma" is not allowed (allowed: gzip, zstd, none)');
     expect(problems.some((p) => p.startsWith('SHIPLOG_BATCH_LINGER:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('DOCKER_HOST:'))).toBe(true);
     expect(problems).toHaveLength(5);
