@@ -29,6 +29,7 @@ export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
     batchesSplit: new Counter({ name: 'shiplog_agent_batches_split_total', help: 'Batches refused by Kafka as too large and sent again in halves.', registers: r }),
     linesDropped: new Counter({ name: 'shiplog_agent_lines_dropped_total', help: 'Lines that could not be shipped, by reason (each is also logged).', labelNames: ['reason'], registers: r }),
     invalidUtf8Lines: new Counter({ name: 'shiplog_agent_invalid_utf8_lines_total', help: 'Lines that are not valid UTF-8, shipped as base64 of their exact bytes.', registers: r }),
+    entriesReplayed: new Counter({ name: 'shiplog_agent_replayed_entries_skipped_total', help: 'Log entries Docker sent again (its stream went back in time, e.g. across json-file rotation) and that were skipped as duplicates.', labelNames: ['container'], registers: r }),
     multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),
     checkpointWrites: new Counter({ name: 'shiplog_agent_checkpoint_writes_total', help: 'Checkpoint file writes.', registers: r }),
     checkpointErrors: new Counter({ name: 'shiplog_agent_checkpoint_errors_total', help: 'Checkpoint file writes that failed.', registers: r }),

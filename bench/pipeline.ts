@@ -58,13 +58,13 @@ async function kafkaLimit(env: BenchEnv): Promise<void> {
   const { values, lines } = makeRecords(500_000);
   const bytes = values.reduce((n, v) => n + v.length, 0);
   const avg = Math.round(bytes / values.length);
-  // 1. Kafka's own producer with the same payloads (acks=all, idempotent, gzip).
+  // 1. Kafka's own producer with the same payloads (acks=all, idempotent, gzip level 1 as ours).
   const dir = env.tmp('bench-payload-');
   writeFileSync(join(dir, 'payloads.txt'), values.join('\n'));
   const t1 = `bench-kafka-${randomUUID().slice(0, 8)}`;
   await createTopic(env.brokers, t1, 1);
   const out = sh(
-    `java -Xmx512m -cp '${env.kafkaJars}/*' org.apache.kafka.tools.ProducerPerformance --topic ${t1} --num-records ${values.length} --payload-file ${join(dir, 'payloads.txt')} --throughput -1 --producer-props bootstrap.servers=${env.brokers} acks=all enable.idempotence=true compression.type=gzip linger.ms=5 batch.size=1048576 max.request.size=16777216 2>/dev/null | tail -1`,
+    `java -Xmx512m -cp '${env.kafkaJars}/*' org.apache.kafka.tools.ProducerPerformance --topic ${t1} --num-records ${values.length} --payload-file ${join(dir, 'payloads.txt')} --throughput -1 --producer-props bootstrap.servers=${env.brokers} acks=all enable.idempotence=true compression.type=gzip compression.gzip.level=1 linger.ms=5 batch.size=1048576 max.request.size=16777216 2>/dev/null | tail -1`,
   );
   const perf = /([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(out);
   const kafkaRecPerSec = Number(perf?.[1]);
@@ -133,10 +133,17 @@ async function collectorKafka(env: BenchEnv): Promise<void> {
   const group = `g-${prefix}`;
   const t0 = process.hrtime.bigint();
   const col = await startShiplog('collector', { SHIPLOG_KAFKA_BROKERS: env.brokers, SHIPLOG_DATA_DIR: env.tmp('bench-col-'), SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+  // Steady state: from the first insert to the last commit (start-up and group join excluded).
+  while ((await col.metric('shiplog_collector_rows_inserted_total')) === 0) await sleep(50);
+  const startupSec = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c0 = procStat(col.proc.pid as number).cpuSec;
+  const r0rows = await col.metric('shiplog_collector_rows_inserted_total');
+  const s0 = process.hrtime.bigint();
   while (!(await groupDone(env.brokers, group, topic))) await sleep(200);
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+  const sec = Number(process.hrtime.bigint() - s0) / 1e9;
   const st = procStat(col.proc.pid as number);
-  const rows = await col.metric('shiplog_collector_rows_inserted_total');
+  const heap = await col.metric('shiplog_collector_process_nodejs_heap_size_total_bytes');
+  const rows = (await col.metric('shiplog_collector_rows_inserted_total')) - r0rows;
   await col.stop();
   const r = {
     rows,
@@ -144,12 +151,13 @@ async function collectorKafka(env: BenchEnv): Promise<void> {
     rawChdbInsertRowsPerSec: Math.round(lines / rawSec),
     collectorFromKafkaRowsPerSec: Math.round(rows / sec),
     collectorVsRaw: Number((rows / sec / (lines / rawSec)).toFixed(3)),
-    collectorCpuSecPerMillionRows: Number(((st.cpuSec * 1e6) / rows).toFixed(2)),
+    collectorCpuSecPerMillionRows: Number((((st.cpuSec - c0) * 1e6) / rows).toFixed(2)),
     collectorPeakRssMiB: Math.round(st.hwmMiB),
-    note: 'collector time includes its start-up (store open, group join)',
+    collectorV8HeapMiB: Math.round(heap / 2 ** 20),
+    startupSec: Number(startupSec.toFixed(1)),
   };
   saveResult('collector-kafka', r);
-  console.table({ 'raw chDB insert (ceiling)': { 'rows/s': r.rawChdbInsertRowsPerSec }, 'collector Kafka -> chDB': { 'rows/s': r.collectorFromKafkaRowsPerSec, 'x ceiling': r.collectorVsRaw, 'CPU s / M rows': r.collectorCpuSecPerMillionRows, 'peak RSS MiB': r.collectorPeakRssMiB } });
+  console.table({ 'raw chDB insert (ceiling)': { 'rows/s': r.rawChdbInsertRowsPerSec }, 'collector Kafka -> chDB': { 'rows/s': r.collectorFromKafkaRowsPerSec, 'x ceiling': r.collectorVsRaw, 'CPU s / M rows': r.collectorCpuSecPerMillionRows, 'peak RSS MiB': r.collectorPeakRssMiB, 'V8 heap MiB': r.collectorV8HeapMiB } });
 }
 
 interface Pipeline {

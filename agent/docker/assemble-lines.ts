@@ -7,6 +7,9 @@
  * with exactly that timestamp were consumed. Docker's `since` keeps entries with ts >= since,
  * and within one stream timestamps never decrease, so resuming from (ts, n) means asking for
  * since=ts and skipping the first n entries carrying ts. That is exact: no gap, no duplicate.
+ * The same rule drops entries Docker sends twice (a stream that jumps back in time); the
+ * price is that a wall clock stepped backwards on the host would hide lines until it caught
+ * up, which the skip counter makes visible.
  */
 import { DOCKER_PARTIAL_SIZE, type LogEntry, type StreamId } from './decode-frames.js';
 
@@ -41,8 +44,12 @@ export class LineAssembler {
   private curN = 0;
   private skipTs: string | undefined;
   private skipN = 0;
-  /** Entries skipped because they were shipped before (resume). */
+  /** Entries skipped because they were shipped before (resume, or a replay by Docker). */
   skipped = 0;
+  /** Times Docker's stream went back in time and was skipped forward, and entries so skipped. */
+  replays = 0;
+  replaySkipped = 0;
+  private replaying = false;
 
   constructor(
     readonly stream: StreamId,
@@ -69,18 +76,24 @@ export class LineAssembler {
   }
 
   push(entry: LogEntry, sink: LineSink): void {
+    if (this.skipTs === undefined && this.curTs !== '' && entry.ts < this.curTs) {
+      // Time went backwards inside one stream: Docker (json-file, seen with 20.10) sends part
+      // of a rotated file again while following. Skip the replay exactly as on resume.
+      this.skipTs = this.curTs;
+      this.skipN = this.curN;
+      this.replaying = true;
+      this.replays++;
+    }
     if (this.skipTs !== undefined) {
-      // Resuming: drop what the previous run shipped.
-      if (entry.ts < this.skipTs) {
+      // Resuming (or replayed by Docker): drop what was shipped already.
+      if (entry.ts < this.skipTs || (entry.ts === this.skipTs && this.skipN > 0)) {
+        if (entry.ts === this.skipTs) this.skipN--;
         this.skipped++;
-        return;
-      }
-      if (entry.ts === this.skipTs && this.skipN > 0) {
-        this.skipN--;
-        this.skipped++;
+        if (this.replaying) this.replaySkipped++;
         return;
       }
       this.skipTs = undefined;
+      this.replaying = false;
     }
     if (entry.ts === this.curTs) this.curN++;
     else {

@@ -47,6 +47,7 @@ export class LogFollower {
   private bytesOut = 0;
   private bytesErr = 0;
   private mergedCounted = 0;
+  private replayedCounted = 0;
 
   constructor(
     private readonly docker: DockerClient,
@@ -225,6 +226,12 @@ export class LogFollower {
     if (this.linesErr) this.readErr.lines.inc(this.linesErr);
     if (this.bytesErr) this.readErr.bytes.inc(this.bytesErr);
     this.linesOut = this.linesErr = this.bytesOut = this.bytesErr = 0;
+    const replayed = this.out.replaySkipped + this.err.replaySkipped;
+    if (replayed > this.replayedCounted) {
+      m.entriesReplayed.inc({ container: this.meta.name }, replayed - this.replayedCounted);
+      if (this.replayedCounted === 0) this.log.info({ container: this.meta.name }, 'Docker sent log entries again (rotation); skipping them');
+      this.replayedCounted = replayed;
+    }
     const merged = (this.mlOut?.merged ?? 0) + (this.mlErr?.merged ?? 0);
     if (merged > this.mergedCounted) {
       m.multilineMerged.inc(merged - this.mergedCounted);

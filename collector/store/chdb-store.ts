@@ -8,10 +8,11 @@ export class ChdbStore implements LogStore {
   readonly kind = 'chdb' as const;
   private readonly session: Session;
 
-  constructor(readonly path: string, readonly database = 'shiplog') {
+  /** connectionArgs: engine server settings in `clickhouse local` form, e.g. `--max_server_memory_usage=2000000000`. */
+  constructor(readonly path: string, readonly database = 'shiplog', connectionArgs: string[] = []) {
     mkdirSync(path, { recursive: true });
     try {
-      this.session = new Session(path);
+      this.session = new Session(path, connectionArgs.length ? { connectionArgs } : undefined);
     } catch (err) {
       throw new StorageError(`cannot open the embedded store at ${path}: ${describe(err)} (is another shiplog process using this SHIPLOG_DATA_DIR?)`, err);
     }

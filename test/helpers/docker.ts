@@ -26,6 +26,8 @@ export interface ContainerSpec {
   name?: string;
   /** Docker log driver (json-file by default; `local` keeps invalid UTF-8 bytes as they are). */
   logDriver?: string;
+  /** --log-opt key=value pairs (e.g. max-size for rotation). */
+  logOpts?: Record<string, string>;
 }
 
 /** Runs a busybox container (network off) with `sh -c script`; returns its id. */
@@ -34,6 +36,7 @@ export async function runContainer(spec: ContainerSpec): Promise<{ id: string; n
   const args = ['run', '-d', '--network', 'none', '--name', name];
   if (spec.tty) args.push('-t');
   if (spec.logDriver) args.push('--log-driver', spec.logDriver);
+  for (const [k, v] of Object.entries(spec.logOpts ?? {})) args.push('--log-opt', `${k}=${v}`);
   for (const [k, v] of Object.entries(spec.labels ?? {})) args.push('--label', `${k}=${v}`);
   for (const [k, v] of Object.entries(spec.env ?? {})) args.push('--env', `${k}=${v}`);
   args.push(TEST_IMAGE, 'sh', '-c', spec.script);

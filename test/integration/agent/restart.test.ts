@@ -83,6 +83,23 @@ describe('agent restarts', () => {
     }
   });
 
+  it("keeps following through Docker's log rotation (no silence after a rotation)", async () => {
+    const t = setup();
+    const agent = await t.start();
+    // ~40 rotations of a 64 KiB json-file while the agent follows, then more lines after a pause.
+    const c = await runContainer({
+      script: `${paced('rot', 30, '0.1')}; sleep 1; echo after-rotation`,
+      labels: t.scope.labels,
+      logOpts: { 'max-size': '64k', 'max-file': '50' },
+    });
+    created.push(c.id);
+    await waitExit(c.id);
+    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) >= 30_001, 60_000, 'all lines through the rotations');
+    await agent.stop();
+    const lines = streamOf(linesByContainer(await readTopic(t.topic)).get(c.id)?.lines ?? [], 'stdout');
+    sameLines(lines, [...seqLines('rot-', 1, 30_000), Buffer.from('after-rotation')], 'rotated container');
+  });
+
   it('a restarted container does not resend its old lines; a renamed one is followed under its new name', async () => {
     const t = setup();
     const agent = await t.start();

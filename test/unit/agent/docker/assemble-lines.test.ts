@@ -61,6 +61,14 @@ describe('LineAssembler', () => {
     expect(a.skipped).toBe(3);
   });
 
+  it('drops entries Docker sends again when its stream jumps back in time (rotation replay)', () => {
+    const a = new LineAssembler(STDOUT, 1 << 20, false);
+    const lines = run(a, [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(3), 'd\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b', 'c', 'd']);
+    expect(a.replays).toBe(1);
+    expect(a.replaySkipped).toBe(3);
+  });
+
   it('flushes an unterminated line at the end of the stream', () => {
     const piece = 'w'.repeat(DOCKER_PARTIAL_SIZE);
     const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece)], true);
