@@ -17,6 +17,8 @@ import { parseMultiline, type MultilineSpec } from './process/multiline.js';
 import { CheckpointStore } from './ship/checkpoint-store.js';
 import { encodeHeader, type RecordCursor } from './ship/record.js';
 import { Shipper } from './ship/shipper.js';
+import { AuxShipper } from './ship/aux-shipper.js';
+import { totalmem } from 'node:os';
 import type { Transport } from './ship/transport.js';
 
 export interface AgentDeps {
@@ -48,6 +50,9 @@ export class Agent {
   /** Stopped containers already read to their end in this process. */
   private readonly drained = new Set<string>();
   private readonly destroyed = new Set<string>();
+  /** Metadata of followed containers, for stats samples and events. */
+  private readonly metas = new Map<string, ContainerMeta>();
+  private aux!: AuxShipper;
   private readonly loops = new Set<Promise<void>>();
   private events: EventStream | undefined;
   private eventsConnected = false;
@@ -113,6 +118,8 @@ export class Agent {
       log.child({ part: 'shipper' }),
     );
     this.shipper.start();
+    this.aux = new AuxShipper(config.host, this.deps.docker, transport, this.metrics, log.child({ part: 'aux' }), totalmem());
+    this.aux.startSampling(config.statsIntervalMs, config.statsConcurrency, () => [...this.metas.values()].filter((m) => m.running));
     this.watchLoop = this.watch();
   }
 
@@ -145,6 +152,7 @@ export class Agent {
 
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
+    this.aux?.stop();
     this.events?.close();
     for (const f of this.followers.values()) f.abort();
     await Promise.allSettled([...this.loops]);
@@ -198,6 +206,19 @@ export class Agent {
   private onEvent(e: DockerEvent): void {
     const id = e.Actor?.ID ?? e.id;
     if (!id) return;
+    if (!this.excluded.has(id) && !this.isExcludedByLabels(e)) this.aux.event(e, this.metas.get(id));
+    const action = (e.Action ?? e.status ?? '').split(': ')[0];
+    const meta = this.metas.get(id);
+    if (meta && (action === 'die' || action === 'stop')) meta.running = false;
+    if (action === 'die') {
+      // A follow stream should end when its container stops; one still open shortly after
+      // is stuck (Docker, after a rotation) and is closed so the rest is read from the cursor.
+      const f = this.followers.get(id);
+      setTimeout(() => {
+        if (this.followers.get(id) === f) f?.closeStale();
+      }, 3000).unref();
+    }
+    if (meta && (action === 'start' || action === 'restart')) meta.running = true;
     switch (e.Action ?? e.status) {
       case 'start':
       case 'restart':
@@ -209,6 +230,7 @@ export class Agent {
         break;
       case 'destroy':
         this.destroyed.add(id);
+        this.metas.delete(id);
         if (!this.followers.has(id)) void this.forget(id);
         break;
       default:
@@ -266,6 +288,7 @@ export class Agent {
       else multiline = spec;
     }
     this.shipper.setContainer(id, meta.name, encodeHeader(this.deps.config.host, meta));
+    this.metas.set(id, meta);
     log.info({ container: meta.name, id: id.slice(0, 12), tty: meta.tty, multiline: multiline?.name, resumeFrom: this.cursors.get(id) ?? checkpoint }, 'following container');
     let follow = true;
     while (!this.stopped) {
@@ -289,10 +312,15 @@ export class Agent {
       const how = await follower.run();
       this.cursors.set(id, follower.cursor);
       if (this.stopped || how === 'aborted') return;
+      if (how === 'reopen') {
+        this.metrics.streamReopens.inc();
+        continue;
+      }
       let running: boolean;
       try {
         const now = await inspectContainer(this.deps.docker, id);
         running = now.running;
+        this.metas.set(id, now);
         if (now.name !== meta.name) {
           meta = now;
           this.shipper.setContainer(id, meta.name, encodeHeader(this.deps.config.host, meta));
@@ -301,7 +329,8 @@ export class Agent {
         if (err instanceof DockerNotFoundError) return;
         running = true; // Docker is away: try again after a pause
       }
-      if (how === 'ended' && !running && follow) {
+      if (how === 'stale') log.warn({ container: meta.name }, 'log stream still open after the container stopped; reading the rest from the cursor');
+      if ((how === 'ended' || how === 'stale') && !running && follow) {
         // Stopped: one plain read from the cursor picks up what the follow stream left out.
         follow = false;
         continue;
@@ -333,6 +362,13 @@ export class Agent {
     }
   }
 
+  /** Events of containers never followed: excluded the same way, by the labels in the event. */
+  private isExcludedByLabels(e: DockerEvent): boolean {
+    const a = e.Actor?.Attributes ?? {};
+    const verdict = this.filter.decide({ id: '', name: a.name ?? '', image: a.image ?? '', imageId: '', labels: a, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', logDriver: '' });
+    return !verdict.follow;
+  }
+
   private resumeCursor(id: string): RecordCursor | undefined {
     const mem = this.cursors.get(id);
     if (mem && (mem.stdout || mem.stderr)) return mem;
@@ -352,6 +388,7 @@ export class Agent {
     try {
       const meta = await inspectContainer(this.deps.docker, id);
       if (this.followers.has(id)) {
+        this.metas.set(id, meta);
         this.shipper.setContainer(id, meta.name, encodeHeader(this.deps.config.host, meta));
         this.deps.log.info({ id: id.slice(0, 12), name: meta.name }, 'container renamed');
       }
@@ -377,7 +414,7 @@ export class Agent {
   }
 }
 
-const PLACEHOLDER = { abort() {}, cursor: {} } as unknown as LogFollower;
+const PLACEHOLDER = { abort() {}, closeStale() {}, cursor: {} } as unknown as LogFollower;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

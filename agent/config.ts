@@ -31,6 +31,8 @@ export interface AgentConfig {
   multilineFlushMs: number;
   multilineMaxLines: number;
   backlog: 'none' | 'all';
+  statsIntervalMs: number;
+  statsConcurrency: number;
   filter: FilterConfig;
   logLevel: string;
   /** Test-only fault injection (SHIPLOG_FAULT_KILL_AFTER_ACKS), see Shipper. */
@@ -42,7 +44,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', help: 'Docker Engine API endpoint (unix:///path or tcp://host:port). Only GET requests are ever sent.' },
   { name: 'SHIPLOG_HOSTNAME', default: 'os.hostname()', help: 'Host name stamped on every record (set it to the host\'s name when the agent runs in a container).' },
   { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Where checkpoints (agent/checkpoints.json) are kept.' },
-  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for `shiplog agent`)', help: 'Comma-separated host:port list.' },
+  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for shiplog agent)', help: 'Comma-separated host:port list.' },
   { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Topics are <prefix>.logs, <prefix>.stats, <prefix>.events.' },
   { name: 'SHIPLOG_KAFKA_COMPRESSION', default: 'gzip', help: 'gzip, zstd (needs Node >= 22.15 on agents and collectors) or none.' },
   { name: 'SHIPLOG_KAFKA_GZIP_LEVEL', default: '1', help: 'gzip level 1 (fastest) to 9 (smallest).' },
@@ -58,6 +60,8 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_BUFFER_BYTES', default: '64MiB', help: 'Unacknowledged bytes above which log streams are paused (backpressure).' },
   { name: 'SHIPLOG_MULTILINE_TIMEOUT', default: '1s', help: 'A multi-line record is complete after its stream was quiet this long.' },
   { name: 'SHIPLOG_MULTILINE_MAX_LINES', default: '500', help: 'A multi-line record is complete at this many lines.' },
+  { name: 'SHIPLOG_STATS_INTERVAL', default: '10s', help: 'How often each followed container\'s resource stats are sampled (0 = off).' },
+  { name: 'SHIPLOG_STATS_CONCURRENCY', default: '8', help: 'Stats requests to Docker at the same time.' },
   { name: 'SHIPLOG_BACKLOG', default: 'none', help: 'Containers already running at the agent\'s first start: none (from now on) or all (their whole log).' },
   { name: 'SHIPLOG_INCLUDE_NAMES', default: '', help: 'Only containers whose name matches one of these globs (comma list).' },
   { name: 'SHIPLOG_EXCLUDE_NAMES', default: '', help: 'Skip containers whose name matches one of these globs.' },
@@ -109,6 +113,8 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
     multilineFlushMs: r.durationMs('SHIPLOG_MULTILINE_TIMEOUT', 1000, 10, 600_000),
     multilineMaxLines: r.int('SHIPLOG_MULTILINE_MAX_LINES', 500, 2, 100_000),
     backlog: r.oneOf('SHIPLOG_BACKLOG', 'none', ['none', 'all'] as const),
+    statsIntervalMs: r.durationMs('SHIPLOG_STATS_INTERVAL', 10_000, 0, 3_600_000),
+    statsConcurrency: r.int('SHIPLOG_STATS_CONCURRENCY', 8, 1, 256),
     filter: {
       includeNames: r.list('SHIPLOG_INCLUDE_NAMES'),
       excludeNames: r.list('SHIPLOG_EXCLUDE_NAMES'),

@@ -1,5 +1,6 @@
 /** `shiplog agent`: config, Docker client, Kafka transport, agent, HTTP; stops cleanly on SIGTERM/SIGINT. */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import type { Env } from '../lib/env-config.js';
@@ -13,12 +14,14 @@ export async function runAgent(env: Env): Promise<number> {
   const config = loadAgentConfig(env, { requireKafka: true });
   const log = createLogger('shiplog-agent', config.logLevel);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'shiplog_agent_process_' });
+  registerProcessMetrics(registry, 'shiplog_agent_process_');
   const docker = new DockerClient(config.docker);
   const transport = new KafkaTransport(
     {
       brokers: config.kafka.brokers,
       topic: `${config.kafka.topicPrefix}.logs`,
+      statsTopic: `${config.kafka.topicPrefix}.stats`,
+      eventsTopic: `${config.kafka.topicPrefix}.events`,
       compression: config.kafka.compression,
       gzipLevel: config.kafka.gzipLevel,
       partitions: config.kafka.partitions,

@@ -30,10 +30,15 @@ export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
     linesDropped: new Counter({ name: 'shiplog_agent_lines_dropped_total', help: 'Lines that could not be shipped, by reason (each is also logged).', labelNames: ['reason'], registers: r }),
     invalidUtf8Lines: new Counter({ name: 'shiplog_agent_invalid_utf8_lines_total', help: 'Lines that are not valid UTF-8, shipped as base64 of their exact bytes.', registers: r }),
     entriesReplayed: new Counter({ name: 'shiplog_agent_replayed_entries_skipped_total', help: 'Log entries Docker sent again (its stream went back in time, e.g. across json-file rotation) and that were skipped as duplicates.', labelNames: ['container'], registers: r }),
+    streamReopens: new Counter({ name: 'shiplog_agent_log_stream_reopens_total', help: 'Log streams reopened from the cursor because Docker\'s follow reader went back in time (json-file rotation).', registers: r }),
     multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),
     checkpointWrites: new Counter({ name: 'shiplog_agent_checkpoint_writes_total', help: 'Checkpoint file writes.', registers: r }),
     checkpointErrors: new Counter({ name: 'shiplog_agent_checkpoint_errors_total', help: 'Checkpoint file writes that failed.', registers: r }),
     checkpointLag: new Gauge({ name: 'shiplog_agent_checkpoint_lag_seconds', help: 'Per container: Docker time of the last line read minus that of the last line acknowledged.', labelNames: ['container'], registers: r }),
+    statsSamples: new Counter({ name: 'shiplog_agent_stats_samples_total', help: 'Container stats samples shipped.', registers: r }),
+    statsErrors: new Counter({ name: 'shiplog_agent_stats_errors_total', help: 'Stats samples not taken or not shipped (by stage); the next interval samples again.', labelNames: ['stage'], registers: r }),
+    events: new Counter({ name: 'shiplog_agent_events_total', help: 'Container lifecycle events shipped, by action.', labelNames: ['action'], registers: r }),
+    eventsDropped: new Counter({ name: 'shiplog_agent_events_dropped_total', help: 'Lifecycle events dropped because the event queue was full while Kafka was down (each is also logged).', registers: r }),
     recoveredContainers: new Counter({ name: 'shiplog_agent_recovered_checkpoints_total', help: 'Container checkpoints moved forward at start-up from records found acknowledged in Kafka.', registers: r }),
   };
 }

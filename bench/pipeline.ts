@@ -247,9 +247,43 @@ async function manyContainers(env: BenchEnv): Promise<void> {
   console.table({ '100 containers x ~100 lines/s': r });
 }
 
-const all = { 'kafka-limit': kafkaLimit, 'collector-kafka': collectorKafka, 'end-to-end': endToEnd, 'many-containers': manyContainers };
+/** What stats sampling costs the agent: 50 idle containers, with and without stats (10 s interval). */
+async function statsCost(env: BenchEnv): Promise<void> {
+  const label = `bench-${randomUUID().slice(0, 8)}`;
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push(sh(`docker run -d --network none --label shiplog.bench=${label} ${IMAGE} sleep 600`, env.denv));
+  const measure = async (interval: string) => {
+    const prefix = `bench-${randomUUID().slice(0, 8)}`;
+    const agent = await startShiplog('agent', { DOCKER_HOST: env.dockerHost, SHIPLOG_KAFKA_BROKERS: env.brokers, SHIPLOG_DATA_DIR: env.tmp('bench-agent-'), SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}`, SHIPLOG_STATS_INTERVAL: interval });
+    await sleep(10_000);
+    const s0 = procStat(agent.proc.pid as number);
+    const t0 = Date.now();
+    await sleep(60_000);
+    const s1 = procStat(agent.proc.pid as number);
+    const samples = await agent.metric('shiplog_agent_stats_samples_total');
+    await agent.stop();
+    return { cores: (s1.cpuSec - s0.cpuSec) / ((Date.now() - t0) / 1000), samples, rssMiB: Math.round(s1.rssMiB) };
+  };
+  const off = await measure('0');
+  const on = await measure('10s');
+  sh(`docker rm -f ${ids.join(' ')}`, env.denv);
+  const r = {
+    containers: 50,
+    intervalSeconds: 10,
+    agentCoresWithoutStats: Number(off.cores.toFixed(4)),
+    agentCoresWithStats: Number(on.cores.toFixed(4)),
+    statsCostCores: Number((on.cores - off.cores).toFixed(4)),
+    cpuMsPerSample: Number((((on.cores - off.cores) * 70_000) / Math.max(1, on.samples)).toFixed(2)),
+    samples: on.samples,
+  };
+  saveResult('stats-cost', r);
+  console.table({ '50 containers, stats every 10 s': r });
+}
+
+const all = {
+  'stats-cost': statsCost, 'kafka-limit': kafkaLimit, 'collector-kafka': collectorKafka, 'end-to-end': endToEnd, 'many-containers': manyContainers };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
-const env = benchEnv({ docker: chosen.some((c) => c === 'end-to-end' || c === 'many-containers'), kafka: true });
+const env = benchEnv({ docker: chosen.some((c) => c === 'end-to-end' || c === 'many-containers' || c === 'stats-cost'), kafka: true });
 try {
   for (const c of chosen) {
     const f = all[c as keyof typeof all];

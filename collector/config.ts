@@ -14,13 +14,15 @@ export interface CollectorConfig {
   maxRecordBytes: number;
   concurrency: number;
   sessionTimeoutMs: number;
+  containerTtlMs: number;
+  containerLabels: string[];
   dlqMaxMessageBytes: number;
   logLevel: string;
   faultKillAfterInserts: number;
 }
 
 export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }[] = [
-  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for `shiplog collector`)', help: 'Comma-separated host:port list.' },
+  { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for shiplog collector)', help: 'Comma-separated host:port list.' },
   { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Reads <prefix>.logs; rejected records go to <prefix>.dlq.' },
   { name: 'SHIPLOG_COLLECTOR_GROUP', default: 'shiplog-collector', help: 'Kafka consumer group; collectors in one group share the partitions.' },
   { name: 'SHIPLOG_CLICKHOUSE_URL', default: '(unset: embedded chDB)', help: 'ClickHouse server HTTP(S) URL, e.g. http://user:pass@ch:8123. Unset: the embedded engine under SHIPLOG_DATA_DIR/chdb.' },
@@ -37,6 +39,8 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
   { name: 'SHIPLOG_COLLECTOR_CONCURRENCY', default: '2', help: 'Partitions processed at the same time by one collector.' },
   { name: 'SHIPLOG_COLLECTOR_SESSION_TIMEOUT', default: '45s', help: 'Kafka group session timeout: how soon partitions of a dead collector move to the others.' },
+  { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'Container metrics disappear this long after the container was last seen.' },
+  { name: 'SHIPLOG_CONTAINER_LABELS', default: 'com.docker.compose.project,com.docker.compose.service', help: 'Container labels exported as container_label_<name> on container metrics (bounded list: each adds a label to every series).' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
 ];
 
@@ -82,6 +86,8 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     maxRecordBytes: r.bytes('SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', 32 * 1024 ** 2, 1024, 1024 ** 3),
     concurrency: r.int('SHIPLOG_COLLECTOR_CONCURRENCY', 2, 1, 64),
     sessionTimeoutMs: r.durationMs('SHIPLOG_COLLECTOR_SESSION_TIMEOUT', 45_000, 6_000, 300_000),
+    containerTtlMs: r.durationMs('SHIPLOG_CONTAINER_TTL', 300_000, 1_000, 7 * 86_400_000),
+    containerLabels: r.list('SHIPLOG_CONTAINER_LABELS', ['com.docker.compose.project', 'com.docker.compose.service']),
     dlqMaxMessageBytes: 16 * 1024 ** 2,
     logLevel: level,
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),

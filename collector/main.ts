@@ -1,5 +1,6 @@
 /** `shiplog collector`: Kafka consumer group → storage, with /metrics and health endpoints. */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
 import { createKafka } from '../lib/kafka.js';
@@ -9,6 +10,8 @@ import { LogConsumer } from './consume/consumer.js';
 import { DeadLetters } from './consume/dlq.js';
 import { build } from './http/app.js';
 import { createCollectorMetrics } from './metrics.js';
+import { CadvisorState, registerCadvisorMetrics } from './metrics/cadvisor.js';
+import { rebuildContainerState } from './metrics/rebuild.js';
 import { openStore } from './store/open-store.js';
 import type { LogStore } from './store/store.js';
 
@@ -16,10 +19,12 @@ export async function runCollector(env: Env): Promise<number> {
   const cfg = loadCollectorConfig(env);
   const log = createLogger('shiplog-collector', cfg.logLevel);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'shiplog_collector_process_' });
+  registerProcessMetrics(registry, 'shiplog_collector_process_');
   let consumer: LogConsumer | undefined;
   let store: LogStore | undefined;
   const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false });
+  const containers = new CadvisorState(cfg.containerTtlMs, cfg.containerLabels);
+  registerCadvisorMetrics(registry, containers);
   const app = build({
     registry,
     status: () => ({ consuming: consumer?.running ?? false, storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
@@ -34,14 +39,19 @@ export async function runCollector(env: Env): Promise<number> {
   while (true) {
     try {
       store ??= await openStore(cfg, log.child({ part: 'store' }));
-      await dlq.start(6);
+      const topics = { logs: `${cfg.kafka.topicPrefix}.logs`, stats: `${cfg.kafka.topicPrefix}.stats`, events: `${cfg.kafka.topicPrefix}.events` };
+      await dlq.start(6, [topics.stats, topics.events]);
+      const restored = await rebuildContainerState(store, containers, cfg.containerTtlMs);
+      if (restored) log.info({ containers: restored }, 'container metrics restored from storage');
       consumer = new LogConsumer(
         kafka,
         store,
         dlq,
         {
           groupId: cfg.kafka.groupId,
-          logsTopic: `${cfg.kafka.topicPrefix}.logs`,
+          logsTopic: topics.logs,
+          statsTopic: topics.stats,
+          eventsTopic: topics.events,
           batchBytes: cfg.batchBytes,
           batchWaitMs: cfg.batchWaitMs,
           maxRecordBytes: cfg.maxRecordBytes,
@@ -51,6 +61,7 @@ export async function runCollector(env: Env): Promise<number> {
         },
         metrics,
         log.child({ part: 'consumer' }),
+        containers,
       );
       await consumer.start();
       break;

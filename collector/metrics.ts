@@ -25,6 +25,7 @@ export function createCollectorMetrics(registry: Registry, probe: CollectorProbe
     dlqErrors: new Counter({ name: 'shiplog_collector_dlq_errors_total', help: 'Failed writes to the DLQ topic (retried).', registers: r }),
     dlqDropped: new Counter({ name: 'shiplog_collector_dlq_dropped_total', help: 'Rejected records the DLQ refused even truncated; logged with their coordinates.', registers: r }),
     storageUp: new Gauge({ name: 'shiplog_collector_storage_up', help: '1 while the last storage operation succeeded.', registers: r, collect() { this.set(probe.storageUp() ? 1 : 0); } }),
+    logLines: new Counter({ name: 'shiplog_log_lines_total', help: 'Log lines stored, by host, container name, stream and detected level (unknown when none).', labelNames: ['host', 'name', 'stream', 'level'], registers: r }),
     rebalances: new Counter({ name: 'shiplog_collector_rebalances_total', help: 'Consumer group joins (start-up and rebalances).', registers: r }),
   };
 }

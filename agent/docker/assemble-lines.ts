@@ -50,6 +50,8 @@ export class LineAssembler {
   replays = 0;
   replaySkipped = 0;
   private replaying = false;
+  /** The last entry was a piece of a line not finished yet (its next piece has the same timestamp). */
+  private midLine = false;
 
   constructor(
     readonly stream: StreamId,
@@ -76,9 +78,10 @@ export class LineAssembler {
   }
 
   push(entry: LogEntry, sink: LineSink): void {
-    if (this.skipTs === undefined && this.curTs !== '' && entry.ts < this.curTs) {
-      // Time went backwards inside one stream: Docker (json-file, seen with 20.10) sends part
-      // of a rotated file again while following. Skip the replay exactly as on resume.
+    if (this.skipTs === undefined && this.curTs !== '' && (entry.ts < this.curTs || (entry.ts === this.curTs && !this.midLine))) {
+      // Time went backwards inside one stream (or repeats outside a multi-piece line, which
+      // only pieces of one line do): Docker (json-file, seen with 20.10) sends part of a
+      // rotated file again while following. Skip the replay exactly as on resume.
       this.skipTs = this.curTs;
       this.skipN = this.curN;
       this.replaying = true;
@@ -107,6 +110,7 @@ export class LineAssembler {
     // without newline is the last one (the `local` driver drops the last piece's newline) or
     // the unterminated end of the output.
     const complete = hasNl || c.length < DOCKER_PARTIAL_SIZE;
+    this.midLine = !complete;
     if (this.pieces.length === 0) this.firstTs = entry.ts;
     if (complete && this.pieces.length === 0) {
       // Common case: a whole line in one entry, handed on without a copy.

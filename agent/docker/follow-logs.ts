@@ -28,7 +28,7 @@ export interface FollowOptions {
   follow: boolean;
 }
 
-export type FollowEnd = 'ended' | 'aborted' | 'error';
+export type FollowEnd = 'ended' | 'aborted' | 'error' | 'stale' | 'reopen';
 
 export class LogFollower {
   private readonly out: LineAssembler;
@@ -37,6 +37,8 @@ export class LogFollower {
   private readonly mlErr: MultilineMerger | undefined;
   private res: IncomingMessage | undefined;
   private aborted = false;
+  private stale = false;
+  private reopen = false;
   private paused = false;
   private mlTimer: NodeJS.Timeout | undefined;
   private readonly readOut: { lines: CounterChild; bytes: CounterChild };
@@ -119,6 +121,16 @@ export class LogFollower {
           finish('error');
           return;
         }
+        if (this.opts.follow && (this.out.replays > 0 || this.err.replays > 0) && !this.reopen) {
+          // Docker's follow reader went back in time (json-file rotation, seen with 20.10);
+          // it can also skip part of the rotated file afterwards. Start a fresh reader from
+          // the cursor instead of trusting this one.
+          this.reopen = true;
+          this.countRead();
+          res.destroy();
+          finish('reopen');
+          return;
+        }
         if (this.linesOut + this.linesErr >= 4096) this.countRead();
         if (this.shipper.full && !this.paused) {
           this.paused = true;
@@ -148,19 +160,29 @@ export class LogFollower {
         finish('ended');
       });
       res.on('error', (err) => {
-        if (!this.aborted) {
+        if (!this.aborted && !this.stale && !this.reopen) {
           this.metrics.dockerErrors.inc({ op: 'logs' });
           this.log.warn({ container: this.meta.name, err: describe(err) }, 'log stream broke');
         }
-        finish(this.aborted ? 'aborted' : 'error');
+        finish(this.aborted ? 'aborted' : this.stale ? 'stale' : this.reopen ? 'reopen' : 'error');
       });
-      res.on('close', () => finish(this.aborted ? 'aborted' : 'error'));
+      res.on('close', () => finish(this.aborted ? 'aborted' : this.stale ? 'stale' : this.reopen ? 'reopen' : 'error'));
     });
   }
 
   /** Stops reading; lines not yet complete are left for the next follow to read again. */
   abort(): void {
     this.aborted = true;
+    this.res?.destroy();
+  }
+
+  /**
+   * The container stopped but this follow stream did not end (Docker can leave a follower
+   * hanging after a log rotation): close it so the caller reads the rest from the cursor.
+   */
+  closeStale(): void {
+    if (!this.opts.follow || this.aborted) return;
+    this.stale = true;
     this.res?.destroy();
   }
 

@@ -17,6 +17,9 @@ const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
 export interface KafkaTransportConfig {
   brokers: string[];
   topic: string;
+  /** Topics for stats samples and lifecycle events (created like the logs topic). */
+  statsTopic?: string;
+  eventsTopic?: string;
   compression: 'gzip' | 'zstd' | 'none';
   gzipLevel?: number;
   /** Partitions for the topic if the agent has to create it. */
@@ -64,24 +67,25 @@ export class KafkaTransport implements Transport {
 
   private async ensureTopic(): Promise<void> {
     const admin = this.admin as Admin;
-    const topics = await admin.listTopics();
-    if (!topics.includes(this.cfg.topic)) {
+    const wanted = [this.cfg.topic, this.cfg.statsTopic, this.cfg.eventsTopic].filter((t): t is string => !!t);
+    const existing = await admin.listTopics();
+    const missing = wanted.filter((t) => !existing.includes(t));
+    if (missing.length) {
       try {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: [
-            {
-              topic: this.cfg.topic,
-              numPartitions: this.cfg.partitions,
-              replicationFactor: this.cfg.replicationFactor,
-              configEntries: [{ name: 'max.message.bytes', value: String(this.cfg.maxMessageBytes) }],
-            },
-          ],
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.cfg.partitions,
+            replicationFactor: this.cfg.replicationFactor,
+            configEntries: [{ name: 'max.message.bytes', value: String(this.cfg.maxMessageBytes) }],
+          })),
         });
-        this.log.info({ topic: this.cfg.topic, partitions: this.cfg.partitions }, 'created topic');
+        this.log.info({ topics: missing, partitions: this.cfg.partitions }, 'created topics');
       } catch (err) {
-        // Another agent may have created it at the same moment.
-        if (!(await admin.listTopics()).includes(this.cfg.topic)) throw err;
+        // Another agent may have created them at the same moment.
+        const now = await admin.listTopics();
+        if (missing.some((t) => !now.includes(t))) throw err;
       }
     }
     await this.refreshPartitions();
@@ -121,7 +125,7 @@ export class KafkaTransport implements Transport {
     try {
       meta = await producer.sendBatch({
         acks: -1,
-        compression: this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : this.cfg.compression === 'zstd' ? CompressionTypes.ZSTD : CompressionTypes.None,
+        compression: this.compression(),
         topicMessages: [{ topic: this.cfg.topic, messages }],
       });
     } catch (err) {
@@ -137,6 +141,22 @@ export class KafkaTransport implements Transport {
       if (m.baseOffset !== undefined && n > 0) nextOffsets.set(m.partition, (BigInt(m.baseOffset) + BigInt(n)).toString());
     }
     return { nextOffsets };
+  }
+
+  async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
+    const topic = kind === 'stats' ? this.cfg.statsTopic : this.cfg.eventsTopic;
+    if (!topic || records.length === 0) return;
+    const producer = this.producer;
+    if (!producer) throw new KafkaError('producer not started');
+    try {
+      await producer.send({ topic, acks: -1, compression: this.compression(), messages: records });
+    } catch (err) {
+      throw new KafkaError(`produce to ${topic} failed`, err);
+    }
+  }
+
+  private compression() {
+    return this.cfg.compression === 'gzip' ? CompressionTypes.GZIP : this.cfg.compression === 'zstd' ? CompressionTypes.ZSTD : CompressionTypes.None;
   }
 
   async recover(fromOffsets: Record<string, string>, host: string): Promise<{ cursors: Map<string, RecordCursor>; endOffsets: Map<number, string>; scanned: number }> {

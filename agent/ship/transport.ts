@@ -33,6 +33,8 @@ export interface Transport {
   readonly maxRecordBytes: number;
   start(): Promise<void>;
   send(records: OutRecord[]): Promise<SendResult>;
+  /** Sends stats samples or lifecycle events (at least once; no cursors involved). */
+  sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void>;
   /**
    * Records of this host acknowledged after the given per-partition offsets: the cursor each
    * container reached in them. Used at start-up to finish checkpoints a crash interrupted.

@@ -13,7 +13,9 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { describe } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { LOG_INSERT_COLUMNS, LOGS_TABLE, quoteIdent } from '../store/schema.js';
+import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent } from '../store/schema.js';
+import type { CadvisorState } from '../metrics/cadvisor.js';
+import { eventRow, statsRow, type EventRecord, type StatsRecord } from './aux-rows.js';
 import type { LogStore } from '../store/store.js';
 import { decodeRecord } from './decode-record.js';
 import type { DeadLetters, Rejected } from './dlq.js';
@@ -24,6 +26,8 @@ const tracer = trace.getTracer('shiplog-collector');
 export interface ConsumerConfig {
   groupId: string;
   logsTopic: string;
+  statsTopic?: string;
+  eventsTopic?: string;
   /** Fetch up to this many bytes per partition per batch. */
   batchBytes: number;
   /** Wait up to this long for a batch to fill. */
@@ -52,6 +56,7 @@ export class LogConsumer {
     private readonly cfg: ConsumerConfig,
     private readonly metrics: CollectorMetrics,
     private readonly log: Logger,
+    private readonly containers?: CadvisorState,
   ) {}
 
   async start(): Promise<void> {
@@ -68,12 +73,16 @@ export class LogConsumer {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.stored.clear();
+      // Container metrics follow partition ownership, so no two collectors export one container.
+      const owned = new Set<number>(e.payload.memberAssignment[this.cfg.statsTopic ?? ''] ?? []);
+      this.containers?.retainPartitions(owned);
       this.metrics.rebalances.inc();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
     consumer.on(consumer.events.CRASH, (e) => this.log.error({ err: describe(e.payload.error), restart: e.payload.restart }, 'consumer crashed'));
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.cfg.logsTopic], fromBeginning: true });
+    const topics = [this.cfg.logsTopic, this.cfg.statsTopic, this.cfg.eventsTopic].filter((t): t is string => !!t);
+    await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -88,12 +97,12 @@ export class LogConsumer {
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
-  private async storedUpTo(topic: string, partition: number): Promise<bigint | null> {
+  private async storedUpTo(table: string, topic: string, partition: number): Promise<bigint | null> {
     const key = `${topic}:${partition}`;
     const known = this.stored.get(key);
     if (known !== undefined) return known;
     const rows = await this.store.query<{ o: string; c: string }>(
-      `SELECT toString(max(KafkaOffset)) AS o, toString(count()) AS c FROM ${quoteIdent(this.store.database)}.${LOGS_TABLE} WHERE KafkaTopic = {t:String} AND KafkaPartition = {p:UInt32}`,
+      `SELECT toString(max(KafkaOffset)) AS o, toString(count()) AS c FROM ${quoteIdent(this.store.database)}.${quoteIdent(table)} WHERE KafkaTopic = {t:String} AND KafkaPartition = {p:UInt32}`,
       { t: topic, p: partition },
     );
     const v = rows[0] && rows[0].c !== '0' ? BigInt(rows[0].o) : null;
@@ -102,14 +111,76 @@ export class LogConsumer {
   }
 
   private async onBatch(p: EachBatchPayload): Promise<void> {
+    if (p.batch.isEmpty()) return;
+    if (p.batch.topic === this.cfg.logsTopic) return this.onLogBatch(p);
+    return this.onAuxBatch(p, p.batch.topic === this.cfg.statsTopic ? 'stats' : 'events');
+  }
+
+  /** Stats samples and lifecycle events: same guarantees as logs, smaller records. */
+  private async onAuxBatch(p: EachBatchPayload, kind: 'stats' | 'events'): Promise<void> {
     const { batch } = p;
-    if (batch.isEmpty()) return;
+    const { topic, partition } = batch;
+    const last = batch.lastOffset();
+    const table = kind === 'stats' ? STATS_TABLE : EVENTS_TABLE;
+    try {
+      const stored = await this.retry('read stored offsets', () => this.storedUpTo(table, topic, partition), p);
+      let tsv = '';
+      let rows = 0;
+      let firstNew: string | undefined;
+      const rejected: Rejected[] = [];
+      for (const m of batch.messages) {
+        if (stored !== null && BigInt(m.offset) <= stored) continue;
+        firstNew ??= m.offset;
+        const d = decodeRecord<StatsRecord | EventRecord>(m.value, this.cfg.maxRecordBytes, kind);
+        if (!d.ok) {
+          rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+          continue;
+        }
+        try {
+          const at = { topic, partition, offset: m.offset };
+          tsv += kind === 'stats' ? statsRow(d.record as StatsRecord, at) : eventRow(d.record as EventRecord, at);
+          rows++;
+        } catch (err) {
+          rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
+          continue;
+        }
+        // Metrics state follows what is stored.
+        if (kind === 'stats') this.containers?.onStats(d.record as StatsRecord, partition);
+        else this.containers?.onEvent(d.record as EventRecord, partition);
+      }
+      this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
+      if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
+      if (rows > 0) {
+        const data = Buffer.from(tsv);
+        const token = `${topic}:${partition}:${firstNew}-${last}`;
+        await this.retry('insert', async () => {
+          const end = this.metrics.insertSeconds.startTimer({ table });
+          await this.store.insertTsv(table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, data, token);
+          end();
+        }, p);
+        this.metrics.rowsInserted.inc({ table }, rows);
+        this.metrics.batchRows.observe({ table }, rows);
+        this.stored.set(`${topic}:${partition}`, BigInt(last));
+      }
+      if (p.isStale()) return;
+      await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      p.resolveOffset(last);
+      this.metrics.consumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
+      await p.heartbeat().catch(() => undefined);
+    } catch (err) {
+      if (err instanceof Stale) return;
+      throw err;
+    }
+  }
+
+  private async onLogBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
     const { topic, partition } = batch;
     const first = batch.firstOffset() as string;
     const last = batch.lastOffset();
     await tracer.startActiveSpan('shiplog.consume_batch', { attributes: { 'messaging.destination.name': topic, 'messaging.kafka.partition': partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
       try {
-        const stored = await this.retry('read stored offsets', () => this.storedUpTo(topic, partition), p);
+        const stored = await this.retry('read stored offsets', () => this.storedUpTo(LOGS_TABLE, topic, partition), p);
         const enc = new RowEncoder();
         const rejected: Rejected[] = [];
         let skipped = 0;
@@ -156,6 +227,10 @@ export class LogConsumer {
             }
           });
           this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
+          for (const [k, count] of enc.lineCounts) {
+            const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
+            this.metrics.logLines.inc({ host, name, stream, level }, count);
+          }
           const now = Date.now();
           for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
           this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);

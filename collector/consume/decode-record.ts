@@ -1,21 +1,29 @@
 /**
- * Decodes and validates one Kafka record against the published JSON Schema
- * (schema/log-record.schema.json). Anything else is a rejection with a reason, for the DLQ.
+ * Decodes and validates one Kafka record against the published JSON Schemas
+ * (schema/*.schema.json). Anything else is a rejection with a reason, for the DLQ.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { packageRoot } from '../../lib/package-root.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { LogRecord } from '../../agent/ship/record.js';
+import { packageRoot } from '../../lib/package-root.js';
 
 export type RejectReason = 'oversized' | 'not_json' | 'schema' | 'empty';
 
-export type Decoded = { ok: true; record: LogRecord } | { ok: false; reason: RejectReason; detail: string };
+export type Decoded<T = LogRecord> = { ok: true; record: T } | { ok: false; reason: RejectReason; detail: string };
 
-const schemaPath = join(packageRoot(), 'schema', 'log-record.schema.json');
-const validate = new Ajv2020({ allErrors: false, strict: false }).compile<LogRecord>(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+const ajv = new Ajv2020({ allErrors: false, strict: false });
+const load = (f: string) => JSON.parse(readFileSync(join(packageRoot(), 'schema', f), 'utf8')) as object;
+ajv.addSchema(load('log-record.schema.json'));
+const validators = {
+  logs: ajv.getSchema('https://shiplog.dev/schema/log-record.v1.json') as ValidateFunction,
+  stats: ajv.compile(load('stats-record.schema.json')),
+  events: ajv.compile(load('event-record.schema.json')),
+};
 
-export function decodeRecord(value: Buffer | null, maxBytes: number): Decoded {
+export type RecordKind = keyof typeof validators;
+
+export function decodeRecord<T = LogRecord>(value: Buffer | null, maxBytes: number, kind: RecordKind = 'logs'): Decoded<T> {
   if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
   if (value.length > maxBytes) return { ok: false, reason: 'oversized', detail: `record is ${value.length} bytes; the limit is ${maxBytes}` };
   let parsed: unknown;
@@ -24,9 +32,10 @@ export function decodeRecord(value: Buffer | null, maxBytes: number): Decoded {
   } catch (err) {
     return { ok: false, reason: 'not_json', detail: `not JSON: ${(err as Error).message.slice(0, 200)}` };
   }
+  const validate = validators[kind];
   if (!validate(parsed)) {
     const e = validate.errors?.[0];
-    return { ok: false, reason: 'schema', detail: `does not match the log record schema: ${e?.instancePath || '/'} ${e?.message ?? ''}`.trim() };
+    return { ok: false, reason: 'schema', detail: `does not match the ${kind} record schema: ${e?.instancePath || '/'} ${e?.message ?? ''}`.trim() };
   }
-  return { ok: true, record: parsed };
+  return { ok: true, record: parsed as T };
 }

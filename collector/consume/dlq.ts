@@ -29,18 +29,22 @@ export class DeadLetters {
     private readonly log: Logger,
   ) {}
 
-  async start(partitions: number): Promise<void> {
+  /** Creates the DLQ and any of `alsoEnsure` (the topics the collector reads) that is missing. */
+  async start(partitions: number, alsoEnsure: string[] = []): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      if (!(await admin.listTopics()).includes(this.topic)) {
+      const existing = await admin.listTopics();
+      const missing = [this.topic, ...alsoEnsure].filter((t) => !existing.includes(t));
+      if (missing.length) {
         await admin
           .createTopics({
             waitForLeaders: true,
-            topics: [{ topic: this.topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(this.maxMessageBytes) }] }],
+            topics: missing.map((topic) => ({ topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(this.maxMessageBytes) }] })),
           })
           .catch(async (err: unknown) => {
-            if (!(await admin.listTopics()).includes(this.topic)) throw err;
+            const now = await admin.listTopics();
+            if (missing.some((t) => !now.includes(t))) throw err;
           });
       }
     } finally {

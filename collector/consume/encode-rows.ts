@@ -93,6 +93,8 @@ export class RowEncoder {
   private text = '';
   rows = 0;
   private readonly ts = new TimestampConverter();
+  /** Lines per host, container name, stream and level (for shiplog_log_lines_total). */
+  readonly lineCounts = new Map<string, number>();
   /** Per row, the line's time in epoch ms (to the second plus the fraction's milliseconds), for latency. */
   readonly lineTimesMs: number[] = [];
 
@@ -137,6 +139,8 @@ export class RowEncoder {
       }
       this.text += `${resMap}${tsvEscape(mapLiteral(attrs))}${tail}`;
       this.rows++;
+      const ck = `${rec.host}\u0000${c.name}\u0000${l.stream}\u0000${sev.text ? sev.text.toLowerCase() : 'unknown'}`;
+      this.lineCounts.set(ck, (this.lineCounts.get(ck) ?? 0) + 1);
       body = undefined;
     }
     if (this.text.length > 1 << 20) this.flushText();

@@ -1,6 +1,6 @@
 /** Creates and migrates the schema on start-up: versioned, idempotent, same SQL for every backend. */
 import type { Logger } from '../../lib/logger.js';
-import { MIGRATIONS, bootstrapStatements, logsLocalTable, quoteIdent, retentionStatement, type SchemaOptions } from './schema.js';
+import { MIGRATIONS, bootstrapStatements, quoteIdent, retainedTables, retentionStatement, type SchemaOptions } from './schema.js';
 import type { LogStore } from './store.js';
 
 export async function migrate(store: LogStore, o: SchemaOptions, log: Logger): Promise<number> {
@@ -16,14 +16,13 @@ export async function migrate(store: LogStore, o: SchemaOptions, log: Logger): P
     log.info({ version: m.version, description: m.description }, 'schema migrated');
     current = m.version;
   }
-  // Retention follows the setting: changed only when it differs (a TTL change is not free).
-  const t = await store.query<{ q: string }>(
-    'SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}',
-    { db: o.database, t: logsLocalTable(o) },
-  );
-  if (!t[0]?.q.includes(`toIntervalDay(${Math.trunc(o.retentionDays)})`)) {
-    await store.exec(retentionStatement(o));
-    log.info({ retentionDays: o.retentionDays }, 'retention changed');
+  // Retention follows the setting: changed only where it differs (a TTL change is not free).
+  for (const table of retainedTables(o)) {
+    const t = await store.query<{ q: string }>('SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}', { db: o.database, t: table });
+    if (t[0] && !t[0].q.includes(`toIntervalDay(${Math.trunc(o.retentionDays)})`)) {
+      await store.exec(retentionStatement(o, table));
+      log.info({ table, retentionDays: o.retentionDays }, 'retention changed');
+    }
   }
   return current;
 }

@@ -33,6 +33,8 @@ export interface Migration {
 }
 
 export const LOGS_TABLE = 'otel_logs';
+export const STATS_TABLE = 'container_stats';
+export const EVENTS_TABLE = 'container_events';
 
 const q = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 const onCluster = (o: SchemaOptions) => (o.cluster ? ` ON CLUSTER ${q(o.cluster)}` : '');
@@ -106,9 +108,85 @@ SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${o.replicated ? '' : 
   },
 ];
 
-/** Statements that bring an existing table's TTL to the configured retention (idempotent). */
-export function retentionStatement(o: SchemaOptions): string {
-  return `ALTER TABLE ${q(o.database)}.${q(logsLocalTable(o))}${onCluster(o)} MODIFY TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)}) SETTINGS materialize_ttl_after_modify = 0`;
+MIGRATIONS.push({
+  version: 2,
+  description: 'container_stats and container_events tables',
+  statements: (o) => [
+    `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(STATS_TABLE)}${onCluster(o)} (
+  Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+  TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1)),
+  HostName LowCardinality(String),
+  ContainerId String CODEC(ZSTD(1)),
+  ContainerName LowCardinality(String),
+  Image LowCardinality(String),
+  Labels Map(LowCardinality(String), String) CODEC(ZSTD(3)),
+  StartedAt String CODEC(ZSTD(1)),
+  CpuTotalNs UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  CpuUserNs UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  CpuSystemNs UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  CpuPeriods UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  CpuThrottledPeriods UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  CpuThrottledNs UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  MemUsage UInt64 CODEC(ZSTD(1)),
+  MemWorkingSet UInt64 CODEC(ZSTD(1)),
+  MemRss UInt64 CODEC(ZSTD(1)),
+  MemCache UInt64 CODEC(ZSTD(1)),
+  MemLimit UInt64 CODEC(ZSTD(1)),
+  BlkReadBytes UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  BlkWriteBytes UInt64 CODEC(DoubleDelta, ZSTD(1)),
+  Pids UInt32 CODEC(ZSTD(1)),
+  Networks String CODEC(ZSTD(3)),
+  KafkaTopic LowCardinality(String),
+  KafkaPartition UInt32,
+  KafkaOffset UInt64 CODEC(Delta(8), ZSTD(1))
+) ENGINE = ${o.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${o.database}/${STATS_TABLE}', '{replica}')` : 'MergeTree'}
+PARTITION BY toDate(TimestampTime)
+ORDER BY (HostName, ContainerName, TimestampTime)
+TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)})
+SETTINGS ttl_only_drop_parts = 1${o.replicated ? '' : ', non_replicated_deduplication_window = 10000'}`,
+    `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(EVENTS_TABLE)}${onCluster(o)} (
+  Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+  TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+  HostName LowCardinality(String),
+  ContainerId String CODEC(ZSTD(1)),
+  ContainerName LowCardinality(String),
+  Image LowCardinality(String),
+  Action LowCardinality(String),
+  ExitCode Int32 DEFAULT -1,
+  Health LowCardinality(String),
+  OldName String,
+  Attributes Map(LowCardinality(String), String) CODEC(ZSTD(3)),
+  KafkaTopic LowCardinality(String),
+  KafkaPartition UInt32,
+  KafkaOffset UInt64
+) ENGINE = ${o.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${o.database}/${EVENTS_TABLE}', '{replica}')` : 'MergeTree'}
+PARTITION BY toYYYYMM(TimestampTime)
+ORDER BY (HostName, ContainerName, TimestampTime)
+TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)})
+SETTINGS ttl_only_drop_parts = 1${o.replicated ? '' : ', non_replicated_deduplication_window = 10000'}`,
+  ],
+});
+
+export const STATS_INSERT_COLUMNS = [
+  'Timestamp', 'HostName', 'ContainerId', 'ContainerName', 'Image', 'Labels', 'StartedAt',
+  'CpuTotalNs', 'CpuUserNs', 'CpuSystemNs', 'CpuPeriods', 'CpuThrottledPeriods', 'CpuThrottledNs',
+  'MemUsage', 'MemWorkingSet', 'MemRss', 'MemCache', 'MemLimit', 'BlkReadBytes', 'BlkWriteBytes', 'Pids', 'Networks',
+  'KafkaTopic', 'KafkaPartition', 'KafkaOffset',
+] as const;
+
+export const EVENTS_INSERT_COLUMNS = [
+  'Timestamp', 'HostName', 'ContainerId', 'ContainerName', 'Image', 'Action', 'ExitCode', 'Health', 'OldName', 'Attributes',
+  'KafkaTopic', 'KafkaPartition', 'KafkaOffset',
+] as const;
+
+/** The tables whose TTL follows SHIPLOG_RETENTION_DAYS. */
+export function retainedTables(o: SchemaOptions): string[] {
+  return [logsLocalTable(o), STATS_TABLE, EVENTS_TABLE];
+}
+
+/** The statement that brings a table's TTL to the configured retention (idempotent). */
+export function retentionStatement(o: SchemaOptions, table = logsLocalTable(o)): string {
+  return `ALTER TABLE ${q(o.database)}.${q(table)}${onCluster(o)} MODIFY TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)}) SETTINGS materialize_ttl_after_modify = 0`;
 }
 
 export function bootstrapStatements(o: SchemaOptions): string[] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (as root): Docker engine,
-# static busybox (for the test image), kcat, Java + Maven (Kafka broker). No-op when present.
+# static busybox (for the test image), kcat, Java + Maven (Kafka broker), Prometheus (scrape
+# tests). No-op when present.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -8,6 +9,7 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v kcat >/dev/null || need+=(kcat)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

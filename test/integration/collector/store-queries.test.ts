@@ -9,7 +9,7 @@ import { RealisticLogs } from '../../../bench/gen/realistic-logs.js';
 import { RowEncoder } from '../../../collector/consume/encode-rows.js';
 import { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { migrate } from '../../../collector/store/migrate.js';
-import { LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
+import { LOG_INSERT_COLUMNS, MIGRATIONS } from '../../../collector/store/schema.js';
 import { createLogger } from '../../../lib/logger.js';
 import { tempDir } from '../../helpers/agent-process.js';
 
@@ -46,12 +46,15 @@ async function rowsRead(sql: string): Promise<{ rows: number; result: Record<str
 
 describe('schema and layout on the real engine', () => {
   it('migrations are versioned and idempotent; retention follows the setting', async () => {
-    expect(await migrate(store, { database: 'shiplog', retentionDays: 30 }, log)).toBe(1);
-    const versions = await store.query<{ version: number }>('SELECT version FROM shiplog.shiplog_schema_migrations');
-    expect(versions).toHaveLength(1);
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version;
+    expect(await migrate(store, { database: 'shiplog', retentionDays: 30 }, log)).toBe(latest);
+    const versions = await store.query<{ version: number }>('SELECT version FROM shiplog.shiplog_schema_migrations ORDER BY version');
+    expect(versions.map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
     await migrate(store, { database: 'shiplog', retentionDays: 7 }, log);
-    const [t] = await store.query<{ q: string }>("SELECT create_table_query AS q FROM system.tables WHERE database = 'shiplog' AND name = 'otel_logs'");
-    expect(t?.q).toContain('toIntervalDay(7)');
+    for (const table of ['otel_logs', 'container_stats', 'container_events']) {
+      const [t] = await store.query<{ q: string }>(`SELECT create_table_query AS q FROM system.tables WHERE database = 'shiplog' AND name = '${table}'`);
+      expect(t?.q, table).toContain('toIntervalDay(7)');
+    }
     await migrate(store, { database: 'shiplog', retentionDays: 30 }, log);
   });
 

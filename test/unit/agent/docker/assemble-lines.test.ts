@@ -14,12 +14,13 @@ function run(a: LineAssembler, entries: LogEntry[], flush = false): Line[] {
 
 describe('LineAssembler', () => {
   it('strips the newline and counts entries per timestamp in the cursor', () => {
-    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), 'a\n'), entry(T(1), 'b\r\n'), entry(T(2), '\n')]);
-    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b\r', '']);
+    const piece = 'x'.repeat(DOCKER_PARTIAL_SIZE);
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), 'a\n'), entry(T(2), piece), entry(T(2), 'b\r\n'), entry(T(3), '\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', `${piece}b\r`, '']);
     expect(lines.map((l) => l.cursor)).toEqual([
       { ts: T(1), n: 1 },
-      { ts: T(1), n: 2 },
-      { ts: T(2), n: 1 },
+      { ts: T(2), n: 2 },
+      { ts: T(3), n: 1 },
     ]);
   });
 
@@ -53,20 +54,36 @@ describe('LineAssembler', () => {
   });
 
   it('resumes exactly after a cursor: skips the n entries with its timestamp, and older ones', () => {
-    const all = [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(2), 'd\n'), entry(T(3), 'e\n')];
-    const a = new LineAssembler(STDOUT, 1 << 20, false, { ts: T(2), n: 2 });
+    // Pieces of one long line share a timestamp: the cursor counts them.
+    const piece = 'y'.repeat(DOCKER_PARTIAL_SIZE);
+    const all = [entry(T(1), 'a\n'), entry(T(2), piece), entry(T(2), piece), entry(T(2), 'd\n'), entry(T(3), 'e\n')];
+    const a = new LineAssembler(STDOUT, DOCKER_PARTIAL_SIZE, false, { ts: T(2), n: 1 });
     const lines = run(a, all);
-    expect(lines.map((l) => l.msg.toString())).toEqual(['d', 'e']);
-    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 3 });
-    expect(a.skipped).toBe(3);
+    expect(lines.map((l) => l.msg.toString())).toEqual([piece, 'd', 'e']);
+    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 2 });
+    expect(a.skipped).toBe(2);
   });
 
   it('drops entries Docker sends again when its stream jumps back in time (rotation replay)', () => {
     const a = new LineAssembler(STDOUT, 1 << 20, false);
-    const lines = run(a, [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'c\n'), entry(T(3), 'd\n')]);
+    const lines = run(a, [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(3), 'c\n'), entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(3), 'c\n'), entry(T(4), 'd\n')]);
     expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b', 'c', 'd']);
     expect(a.replays).toBe(1);
     expect(a.replaySkipped).toBe(3);
+  });
+
+  it('drops a replay that starts at the very last entry (same timestamp, not inside a multi-piece line)', () => {
+    const a = new LineAssembler(STDOUT, 1 << 20, false);
+    const lines = run(a, [entry(T(1), 'a\n'), entry(T(2), 'b\n'), entry(T(2), 'b\n'), entry(T(3), 'c\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps pieces of one line that share a timestamp, also across a split part', () => {
+    const piece = 'p'.repeat(DOCKER_PARTIAL_SIZE);
+    const a = new LineAssembler(STDOUT, DOCKER_PARTIAL_SIZE, false);
+    const lines = run(a, [entry(T(1), piece), entry(T(1), piece), entry(T(1), 'end\n')]);
+    expect(lines.map((l) => [l.msg.length, l.split])).toEqual([[DOCKER_PARTIAL_SIZE, true], [DOCKER_PARTIAL_SIZE, true], [3, false]]);
+    expect(a.replays).toBe(0);
   });
 
   it('flushes an unterminated line at the end of the stream', () => {

@@ -1,0 +1,57 @@
+/** TabSeparated rows for container_stats and container_events (columns as in schema.ts). */
+import { mapLiteral, tsvEscape, type KafkaCoords } from './encode-rows.js';
+
+export interface StatsRecord {
+  v: 1;
+  type: 'stats';
+  host: string;
+  container: { id: string; name: string; image: string; labels: Record<string, string>; started_at?: string };
+  ts: string;
+  cpu: { total_ns: number; user_ns: number; system_ns: number; periods: number; throttled_periods: number; throttled_ns: number; online_cpus?: number };
+  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number };
+  networks: Record<string, Record<string, number>>;
+  blkio: { read_bytes: number; write_bytes: number };
+  pids: number;
+}
+
+export interface EventRecord {
+  v: 1;
+  type: 'event';
+  host: string;
+  container: { id: string; name: string; image: string; labels: Record<string, string> };
+  action: string;
+  time_nano: string;
+  exit_code?: number;
+  health?: string;
+  old_name?: string;
+  attributes: Record<string, string>;
+}
+
+/** RFC 3339 to "seconds.nanoseconds" for DateTime64(9). */
+export function rfc3339ToEpoch(ts: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(ts);
+  if (!m) throw new Error(`bad timestamp ${ts}`);
+  return `${Math.floor(Date.parse(`${m[1]}${m[3]}`) / 1000)}.${(m[2] ?? '').padEnd(9, '0')}`;
+}
+
+const n = (v: number | undefined) => String(Math.max(0, Math.trunc(v ?? 0)));
+
+export function statsRow(r: StatsRecord, at: KafkaCoords): string {
+  const c = r.container;
+  return [
+    rfc3339ToEpoch(r.ts), tsvEscape(r.host), c.id, tsvEscape(c.name), tsvEscape(c.image), tsvEscape(mapLiteral(Object.entries(c.labels))), tsvEscape(c.started_at ?? ''),
+    n(r.cpu.total_ns), n(r.cpu.user_ns), n(r.cpu.system_ns), n(r.cpu.periods), n(r.cpu.throttled_periods), n(r.cpu.throttled_ns),
+    n(r.memory.usage), n(r.memory.working_set), n(r.memory.rss), n(r.memory.cache), n(r.memory.limit), n(r.blkio.read_bytes), n(r.blkio.write_bytes), n(r.pids),
+    tsvEscape(JSON.stringify(r.networks)), tsvEscape(at.topic), String(at.partition), at.offset,
+  ].join('\t') + '\n';
+}
+
+export function eventRow(r: EventRecord, at: KafkaCoords): string {
+  const c = r.container;
+  const ns = BigInt(r.time_nano);
+  const epoch = `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+  return [
+    epoch, tsvEscape(r.host), c.id, tsvEscape(c.name), tsvEscape(c.image), tsvEscape(r.action), String(r.exit_code ?? -1), tsvEscape(r.health ?? ''), tsvEscape(r.old_name ?? ''),
+    tsvEscape(mapLiteral(Object.entries(r.attributes))), tsvEscape(at.topic), String(at.partition), at.offset,
+  ].join('\t') + '\n';
+}

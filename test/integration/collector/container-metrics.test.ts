@@ -1,0 +1,139 @@
+/**
+ * Container stats and lifecycle events from the real dockerd, through the agent and Kafka, to
+ * the collector's cAdvisor-compatible /metrics, scraped by a real Prometheus (Debian package):
+ * CPU of a busy container near one core (as `docker stats` shows), memory in the working set,
+ * an OOM kill counted, a die event's exit code stored, counters restored after a restart.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { docker, removeContainers, runContainer, testScope } from '../../helpers/docker.js';
+import { waitFor } from '../../helpers/kafka-read.js';
+import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
+
+const run = promisify(execFile);
+const cleanups: (() => Promise<void> | void)[] = [];
+let agent: AgentProcess;
+let collector: AgentProcess;
+let ep: ChdbEndpoint;
+let prom: ChildProcess | undefined;
+let promUrl = '';
+const ids: Record<string, string> = {};
+const prefix = `t-${randomUUID()}`;
+const group = `g-${randomUUID()}`;
+
+afterAll(async () => {
+  prom?.kill('SIGTERM');
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function scrape(): Promise<string> {
+  return (await fetch(`${collector.url}/metrics`)).text();
+}
+
+function value(text: string, name: string, match: string): number | undefined {
+  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) && line.includes(match)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  return undefined;
+}
+
+async function promQuery(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  expect(r.status).toBe('success');
+  return r.data.result;
+}
+
+beforeAll(async () => {
+  const scope = testScope();
+  const adata = tempDir('shiplog-agent-');
+  const sdata = tempDir('shiplog-chdb-http-');
+  cleanups.push(adata.cleanup, sdata.cleanup);
+  ep = await startChdbEndpoint(sdata.dir);
+  cleanups.push(() => ep.stop());
+  agent = await startAgent({ SHIPLOG_DATA_DIR: adata.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_STATS_INTERVAL: '2s', SHIPLOG_KAFKA_PARTITIONS: '2' });
+  cleanups.push(() => void agent.stop());
+  collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+  cleanups.push(() => void collector.stop());
+  const specs = {
+    burner: { script: 'while :; do :; done' },
+    // /dev/shm is a tmpfs charged to the container's memory.
+    hog: { script: 'head -c 60m /dev/zero > /dev/shm/fill; sleep 600' },
+    oomer: { script: "sleep 2; head -c 300m /dev/zero | tail", memory: '32m' },
+    exiter: { script: 'sleep 1; exit 3' },
+  };
+  for (const [name, s] of Object.entries(specs)) {
+    const labels = { ...scope.labels, 'com.docker.compose.service': name };
+    if ('memory' in s) {
+      const id = await docker(['run', '-d', '--network', 'none', '-m', s.memory, '--memory-swap', s.memory, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', s.script]);
+      ids[name] = id;
+    } else ids[name] = (await runContainer({ script: s.script, labels })).id;
+  }
+  cleanups.push(() => removeContainers(Object.values(ids)));
+  // A real Prometheus scraping the collector every second.
+  const pdir = tempDir('shiplog-prom-');
+  cleanups.push(pdir.cleanup);
+  const target = new URL(collector.url).host;
+  writeFileSync(`${pdir.dir}/prometheus.yml`, `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shiplog\n    static_configs: [ { targets: ['${target}'] } ]\n`);
+  const port = 45000 + Math.floor(Math.random() * 5000);
+  promUrl = `http://127.0.0.1:${port}`;
+  prom = spawn('prometheus', [`--config.file=${pdir.dir}/prometheus.yml`, `--storage.tsdb.path=${pdir.dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true, 60_000, 'Prometheus to start');
+}, 180_000);
+
+describe('container metrics (cAdvisor names) from the real dockerd', () => {
+  it('a busy container uses about one core, as docker stats shows', async () => {
+    const id = ids.burner as string;
+    await waitFor(async () => (value(await scrape(), 'container_cpu_usage_seconds_total', id) ?? 0) > 2, 60_000, 'cpu samples');
+    // Rate over the samples' own times (container_last_seen), not over when we scraped.
+    const s1 = await scrape();
+    const [a, ta] = [value(s1, 'container_cpu_usage_seconds_total', id) as number, value(s1, 'container_last_seen', id) as number];
+    await new Promise((r) => setTimeout(r, 12_000));
+    const s2 = await scrape();
+    const [b, tb] = [value(s2, 'container_cpu_usage_seconds_total', id) as number, value(s2, 'container_last_seen', id) as number];
+    const cores = (b - a) / (tb - ta);
+    const cli = Number((await docker(['stats', '--no-stream', '--format', '{{.CPUPerc}}', id])).replace('%', '')) / 100;
+    // last_seen has one-second resolution; the two cores are shared with the whole test run.
+    expect(cores).toBeGreaterThan(0.4);
+    expect(cores).toBeLessThan(1.25);
+    expect(Math.abs(cores - cli)).toBeLessThan(0.6);
+  });
+
+  it('memory in use shows in the working set; the limit is 0 when unlimited', async () => {
+    await waitFor(async () => (value(await scrape(), 'container_memory_working_set_bytes', ids.hog as string) ?? 0) > 40 * 2 ** 20, 60_000, 'the hog to hold 60 MiB');
+    expect(value(await scrape(), 'container_spec_memory_limit_bytes', ids.hog as string)).toBe(0);
+  });
+
+  it('an OOM kill is an oom event and counts in container_oom_events_total; die carries the exit code', async () => {
+    await waitFor(async () => (value(await scrape(), 'container_oom_events_total', ids.oomer as string) ?? 0) >= 1, 60_000, 'the OOM event');
+    await waitFor(async () => (await ep.query(`SELECT 1 FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'die'`)).length > 0, 60_000, 'the die event stored');
+    const [die] = await ep.query<{ code: number }>(`SELECT ExitCode AS code FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'die'`);
+    expect(die?.code).toBe(3);
+    const [oomDie] = await ep.query<{ code: number }>(`SELECT ExitCode AS code FROM shiplog.container_events WHERE ContainerId = '${ids.oomer}' AND Action = 'die'`);
+    expect(oomDie?.code).toBe(137);
+  });
+
+  it('Prometheus scrapes it; the cAdvisor dashboard queries return data; promtool finds the exposition clean', async () => {
+    await waitFor(async () => (await promQuery('count(container_last_seen{image!=""})')).length > 0, 60_000, 'Prometheus to have samples');
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(Number((await promQuery('count(container_last_seen{image!=""})'))[0]?.value[1])).toBeGreaterThanOrEqual(3);
+    expect(Number((await promQuery('sum(container_memory_usage_bytes{image!=""})'))[0]?.value[1])).toBeGreaterThan(0);
+    const user = await promQuery(`rate(container_cpu_user_seconds_total{name=~".+",container_label_com_docker_compose_service="burner"}[5s])`);
+    expect(user.length).toBe(1);
+    // Containers here run without a network: the query parses and returns an empty vector.
+    await promQuery('irate(container_network_receive_bytes_total{image!=""}[5m])');
+    const { stdout } = await run('bash', ['-c', `curl -s ${collector.url}/metrics | promtool check metrics`]).catch((e: { stdout: string; stderr: string }) => ({ stdout: `${e.stdout}${e.stderr}` }));
+    expect(stdout.trim()).toBe('');
+  });
+
+  it('after a collector restart the counters continue from storage instead of starting at 0', async () => {
+    const before = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string) as number;
+    await collector.stop();
+    collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+    await waitFor(async () => (await fetch(`${collector.url}/readyz`)).status === 200, 60_000, 'the restarted collector to be ready');
+    const first = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string);
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(value(await scrape(), 'container_oom_events_total', ids.oomer as string)).toBeGreaterThanOrEqual(1);
+  });
+});

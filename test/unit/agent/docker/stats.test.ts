@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toSample } from '../../../../agent/docker/stats.js';
+
+const fixture = (name: string) => JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../fixtures/docker-stats', name), 'utf8')) as Parameters<typeof toSample>[0];
+const HOST = 24 * 1024 ** 3;
+
+describe('stats samples from Docker stats JSON', () => {
+  it('cgroup v1: working set = usage - total_inactive_file, networks per interface, block I/O by op', () => {
+    const s = toSample(fixture('cgroup-v1-networks.json'), HOST);
+    expect(s.memory).toEqual({ usage: 8634368, working_set: 8634368 - 1048576, rss: 6537216, cache: 2097152, limit: 67108864, failcnt: 0 });
+    expect(s.cpu).toMatchObject({ total_ns: 100215355, user_ns: 50000000, system_ns: 30000000, online_cpus: 4, periods: 10, throttled_periods: 2, throttled_ns: 5000000 });
+    expect(s.networks.eth0).toEqual({ rx_bytes: 5338, rx_packets: 36, rx_errors: 2, rx_dropped: 1, tx_bytes: 648, tx_packets: 8, tx_errors: 4, tx_dropped: 3 });
+    expect(Object.keys(s.networks)).toEqual(['eth0', 'eth5']);
+    expect(s.blkio).toEqual({ read_bytes: 4096, write_bytes: 8192 });
+    expect(s.pids).toBe(3);
+  });
+
+  it('cgroup v2: anon/file/inactive_file, and no limit reported as 0 as cAdvisor does', () => {
+    // Unlimited: Docker reports the host's total memory as the limit.
+    const s = toSample(fixture('cgroup-v2.json'), 25276940288);
+    expect(s.memory).toMatchObject({ usage: 52428800, working_set: 52428800 - 10485760, rss: 31457280, cache: 20971520, limit: 0 });
+    expect(s.blkio).toEqual({ read_bytes: 1024, write_bytes: 2048 });
+  });
+
+  it('a sample captured from the test dockerd (cgroup v1, --network none)', () => {
+    const s = toSample(fixture('cgroup-v1-captured.json'), HOST);
+    expect(s.memory.limit).toBe(64 * 1024 * 1024);
+    expect(s.memory.usage).toBeGreaterThan(0);
+    expect(s.networks).toEqual({});
+    expect(s.cpu.total_ns).toBeGreaterThan(0);
+  });
+});
