@@ -12,7 +12,7 @@ const USAGE = `usage: shiplog <command> [--setting value ...]
 commands:
   agent       follow every container's logs on this Docker host and ship them to Kafka
   collector   consume Kafka into ClickHouse (embedded chDB or a server), exactly once
-  up          agent + collector in one process on embedded defaults (not built yet)
+  up          agent + collector in one process on embedded defaults (no Kafka needed)
   logs        query and follow stored logs (not built yet)
 
 Every setting is an environment variable; a flag --kafka-brokers h:9092 equals
@@ -61,9 +61,12 @@ async function main(argv: string[]): Promise<number> {
       const { runCollector } = await import('../collector/main.js');
       return runCollector(env);
     }
-    case 'up':
+    case 'up': {
+      const { runUp } = await import('../up/main.js');
+      return runUp(env);
+    }
     case 'logs':
-      process.stderr.write(`shiplog ${cmd}: not built yet (see the open issues); only \`shiplog agent\` and \`shiplog collector\` work in this version\n`);
+      process.stderr.write(`shiplog ${cmd}: not built yet (see the open issues); \`shiplog agent\`, \`shiplog collector\` and \`shiplog up\` work in this version\n`);
       return 2;
     default:
       process.stderr.write(`shiplog: unknown command "${cmd}"\n${USAGE}\n`);

@@ -13,7 +13,7 @@ import { createCollectorMetrics } from './metrics.js';
 import { CadvisorState, registerCadvisorMetrics } from './metrics/cadvisor.js';
 import { rebuildContainerState } from './metrics/rebuild.js';
 import { openStore } from './store/open-store.js';
-import type { LogStore } from './store/store.js';
+import { StorageError, type LogStore } from './store/store.js';
 
 export async function runCollector(env: Env): Promise<number> {
   const cfg = loadCollectorConfig(env);
@@ -25,8 +25,20 @@ export async function runCollector(env: Env): Promise<number> {
   const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false });
   const containers = new CadvisorState(cfg.containerTtlMs, cfg.containerLabels);
   registerCadvisorMetrics(registry, containers);
+  // The API is served from the start; it answers from storage once storage is open.
+  const lazyStore = {
+    get database() {
+      return store?.database ?? (cfg.storage.database);
+    },
+    query: <T>(sql: string, params?: Record<string, never>) => {
+      if (!store) return Promise.reject(new StorageError('storage is not open yet'));
+      return store.query<T>(sql, params);
+    },
+  } as unknown as LogStore;
   const app = build({
     registry,
+    store: lazyStore,
+    apiToken: env.SHIPLOG_API_TOKEN || undefined,
     status: () => ({ consuming: consumer?.running ?? false, storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
   });
   const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });

@@ -2,8 +2,11 @@
  * The collector's HTTP app: built from its dependencies, listened on only by main.
  * /metrics (Prometheus), /healthz (alive), /readyz (consuming and storage reachable).
  */
+import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { LogStore } from '../store/store.js';
+import { openApi, registerLogsRoute } from './logs-route.js';
 
 export interface CollectorStatus {
   consuming: boolean;
@@ -14,10 +17,39 @@ export interface CollectorStatus {
 export interface AppDeps {
   registry: Registry;
   status: () => CollectorStatus;
+  /** Serves /api/v1 when given. */
+  store?: LogStore;
+  /** Bearer token required on /api/* when set (SHIPLOG_API_TOKEN). */
+  apiToken?: string;
 }
 
 export function build(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  if (deps.apiToken) {
+    const want = Buffer.from(deps.apiToken);
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/api/')) return;
+      const got = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      if (got.length !== want.length || !timingSafeEqual(got, want)) {
+        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token (SHIPLOG_API_TOKEN) is required' });
+      }
+    });
+  }
+  app.setErrorHandler((err: { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; message: string; statusCode?: number }, _req, reply) => {
+    if (err.validation) {
+      // Name the parameter: "limit: must be <= 10000", "bogus: unknown parameter".
+      const problems = err.validation.map((v) => {
+        const extra = v.params?.additionalProperty;
+        if (typeof extra === 'string') return `${extra}: unknown parameter`;
+        const allowed = Array.isArray(v.params?.allowedValues) ? ` (${(v.params.allowedValues as string[]).join(', ')})` : '';
+        return `${(v.instancePath ?? '').replace(/^\//, '') || 'query'}: ${v.message ?? 'invalid'}${allowed}`;
+      });
+      return reply.code(400).send({ error: 'bad_parameter', message: problems.join('; ') });
+    }
+    return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: 'internal', message: err.message });
+  });
+  app.get('/openapi.json', async () => openApi());
+  if (deps.store) registerLogsRoute(app, deps.store);
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();

@@ -65,7 +65,11 @@ beforeAll(async () => {
   };
   for (const [name, s] of Object.entries(specs)) {
     const labels = { ...scope.labels, 'com.docker.compose.service': name };
-    if ('memory' in s) {
+    if (name === 'exiter') {
+      // Also exercises a health check: a health_status event per change.
+      const id = await docker(['run', '-d', '--network', 'none', '--health-cmd', 'true', '--health-interval', '1s', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', 'sleep 4; exit 3']);
+      ids[name] = id;
+    } else if ('memory' in s) {
       const id = await docker(['run', '-d', '--network', 'none', '-m', s.memory, '--memory-swap', s.memory, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', s.script]);
       ids[name] = id;
     } else ids[name] = (await runContainer({ script: s.script, labels })).id;
@@ -110,6 +114,8 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     await waitFor(async () => (await ep.query(`SELECT 1 FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'die'`)).length > 0, 60_000, 'the die event stored');
     const [die] = await ep.query<{ code: number }>(`SELECT ExitCode AS code FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'die'`);
     expect(die?.code).toBe(3);
+    const [health] = await ep.query<{ h: string }>(`SELECT Health AS h FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'health_status'`);
+    expect(health?.h).toBe('healthy');
     const [oomDie] = await ep.query<{ code: number }>(`SELECT ExitCode AS code FROM shiplog.container_events WHERE ContainerId = '${ids.oomer}' AND Action = 'die'`);
     expect(oomDie?.code).toBe(137);
   });

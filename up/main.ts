@@ -1,0 +1,88 @@
+/**
+ * `shiplog up`: agent and collector in one process on this host. The agent writes straight
+ * into the embedded store (no Kafka), with the same guarantee (a checkpoint moves only after
+ * the store committed). Setting SHIPLOG_KAFKA_BROKERS runs the Kafka path instead (agent to
+ * Kafka, collector from Kafka, both here); SHIPLOG_CLICKHOUSE_URL uses a server for storage.
+ */
+import { Registry } from 'prom-client';
+import { Agent } from '../agent/agent.js';
+import { loadAgentConfig } from '../agent/config.js';
+import { DockerClient } from '../agent/docker/client.js';
+import { StoreTransport } from '../agent/ship/store-transport.js';
+import type { Transport } from '../agent/ship/transport.js';
+import { loadCollectorConfig } from '../collector/config.js';
+import { build } from '../collector/http/app.js';
+import { createCollectorMetrics } from '../collector/metrics.js';
+import { CadvisorState, registerCadvisorMetrics } from '../collector/metrics/cadvisor.js';
+import { rebuildContainerState } from '../collector/metrics/rebuild.js';
+import { openStore } from '../collector/store/open-store.js';
+import { DockerUnreachableError, describe } from '../lib/errors.js';
+import type { Env } from '../lib/env-config.js';
+import { createLogger } from '../lib/logger.js';
+import { registerProcessMetrics } from '../lib/process-metrics.js';
+
+export async function runUp(env: Env): Promise<number> {
+  const kafka = !!env.SHIPLOG_KAFKA_BROKERS;
+  if (kafka) {
+    // The distributed path, both halves in this process.
+    const [{ runCollector }, { runAgent }] = await Promise.all([import('../collector/main.js'), import('../agent/main.js')]);
+    const results = await Promise.all([runCollector(env), runAgent({ ...env, SHIPLOG_AGENT_PORT: env.SHIPLOG_AGENT_PORT ?? '9881' })]);
+    return Math.max(...results);
+  }
+  // Both schemas are validated before anything starts; Kafka is not needed here.
+  const agentCfg = loadAgentConfig(env, { requireKafka: false });
+  const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' });
+  const log = createLogger('shiplog', agentCfg.logLevel);
+  const registry = new Registry();
+  registerProcessMetrics(registry, 'shiplog_process_');
+  const containers = new CadvisorState(colCfg.containerTtlMs, colCfg.containerLabels);
+  registerCadvisorMetrics(registry, containers);
+  const metrics = createCollectorMetrics(registry, { storageUp: () => true });
+  const docker = new DockerClient(agentCfg.docker);
+  try {
+    await docker.negotiate();
+  } catch (err) {
+    if (err instanceof DockerUnreachableError) {
+      process.stderr.write(`shiplog up: ${err.message}. Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere.\n`);
+      return 1;
+    }
+    throw err;
+  }
+  let store;
+  try {
+    store = await openStore(colCfg, log.child({ part: 'store' }));
+  } catch (err) {
+    process.stderr.write(`shiplog up: ${describe(err)}\n`);
+    return 1;
+  }
+  await rebuildContainerState(store, containers, colCfg.containerTtlMs);
+  const transport: Transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }));
+  const agent = new Agent({ config: agentCfg, docker, transport, registry, log });
+  const app = build({ registry, store, apiToken: env.SHIPLOG_API_TOKEN || undefined, status: () => ({ consuming: true, storage: 'up', storageKind: colCfg.storage.kind }) });
+  const address = await app.listen({ host: colCfg.http.address, port: colCfg.http.port });
+  if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
+  await agent.start();
+  const where = colCfg.storage.kind === 'chdb' ? `embedded ClickHouse at ${colCfg.storage.path}` : new URL(colCfg.storage.url).host;
+  process.stderr.write(
+    `shiplog up: following the containers of ${agentCfg.docker.display}, storing in ${where}\n` +
+      `  logs     ${address}/api/v1/logs?since=15m\n  metrics  ${address}/metrics\n  health   ${address}/healthz\n`,
+  );
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping: storing what is buffered');
+      void (async () => {
+        await app.close();
+        await agent.stop(10_000);
+        await store.close();
+        log.flush();
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
