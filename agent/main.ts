@@ -2,6 +2,7 @@
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
+import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
 import type { Env } from '../lib/env-config.js';
 import { Agent } from './agent.js';
@@ -49,21 +50,8 @@ export async function runAgent(env: Env): Promise<number> {
   }
   log.info({ metrics: `${address}/metrics`, host: config.host, brokers: config.kafka.brokers.join(','), topic: `${config.kafka.topicPrefix}.logs` }, 'agent running');
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: shipping what is buffered');
-      void (async () => {
-        await app.close();
-        await agent.stop(10_000);
-        log.info('stopped');
-        log.flush();
-        resolve(0);
-      })();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  return untilSignal(log, 'shipping what is buffered', async () => {
+    await app.close();
+    await agent.stop(10_000);
   });
 }

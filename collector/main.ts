@@ -4,6 +4,7 @@ import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
 import { createKafka } from '../lib/kafka.js';
+import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
 import { loadCollectorConfig } from './config.js';
 import { LogConsumer } from './consume/consumer.js';
@@ -87,22 +88,10 @@ export async function runCollector(env: Env): Promise<number> {
   }
   log.info({ storage: cfg.storage.kind === 'chdb' ? `embedded chDB at ${cfg.storage.path}` : new URL(cfg.storage.url).host, topic: `${cfg.kafka.topicPrefix}.logs`, group: cfg.kafka.groupId, metrics: `${address}/metrics` }, 'collector running');
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      void (async () => {
-        await consumer?.stop();
-        await dlq.stop();
-        await app.close();
-        await store?.close();
-        log.flush();
-        resolve(0);
-      })();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  return untilSignal(log, 'finishing the batch in hand', async () => {
+    await consumer?.stop();
+    await dlq.stop();
+    await app.close();
+    await store?.close();
   });
 }

@@ -18,6 +18,7 @@ import { rebuildContainerState } from '../collector/metrics/rebuild.js';
 import { openStore } from '../collector/store/open-store.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
+import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 
@@ -67,22 +68,10 @@ export async function runUp(env: Env): Promise<number> {
     `shiplog up: following the containers of ${agentCfg.docker.display}, storing in ${where}\n` +
       `  logs     ${address}/api/v1/logs?since=15m\n  metrics  ${address}/metrics\n  health   ${address}/healthz\n`,
   );
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: storing what is buffered');
-      void (async () => {
-        await app.close();
-        await agent.stop(10_000);
-        await store.close();
-        log.flush();
-        resolve(0);
-      })();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  return untilSignal(log, 'storing what is buffered', async () => {
+    await app.close();
+    await agent.stop(10_000);
+    await store.close();
   });
 }
 
