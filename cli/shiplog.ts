@@ -13,7 +13,7 @@ commands:
   agent       follow every container's logs on this Docker host and ship them to Kafka
   collector   consume Kafka into ClickHouse (embedded chDB or a server), exactly once
   up          agent + collector in one process on embedded defaults (no Kafka needed)
-  logs        query and follow stored logs (not built yet)
+  logs        print stored logs: shiplog logs [container|glob] [--since 1h] [--grep TEXT] [-f] ...
 
 Every setting is an environment variable; a flag --kafka-brokers h:9092 equals
 SHIPLOG_KAFKA_BROKERS=h:9092. See README.md for the list.`;
@@ -47,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;
   }
+  if (cmd === 'logs') {
+    const { runLogs } = await import('./logs.js');
+    return runLogs(rest, process.env);
+  }
   const env = flagsToEnv(rest, process.env);
   if (typeof env === 'string') {
     process.stderr.write(`shiplog ${cmd}: ${env}\n${USAGE}\n`);
@@ -65,9 +69,6 @@ async function main(argv: string[]): Promise<number> {
       const { runUp } = await import('../up/main.js');
       return runUp(env);
     }
-    case 'logs':
-      process.stderr.write(`shiplog ${cmd}: not built yet (see the open issues); \`shiplog agent\`, \`shiplog collector\` and \`shiplog up\` work in this version\n`);
-      return 2;
     default:
       process.stderr.write(`shiplog: unknown command "${cmd}"\n${USAGE}\n`);
       return 2;

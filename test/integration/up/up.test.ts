@@ -98,4 +98,45 @@ describe('shiplog up', () => {
     expect(injection.body.data).toEqual([]);
     expect((await fetch(`${u.url}/openapi.json`)).status).toBe(200);
   });
+
+  it('shiplog logs prints like docker logs, as JSON, and follows new lines until Ctrl-C', async () => {
+    const data = tempDir('shiplog-up-');
+    cleanups.push(data.cleanup);
+    const scope = testScope();
+    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}` });
+    cleanups.push(async () => {
+      u.proc.kill('SIGTERM');
+      await u.exited;
+    });
+    const name = `cli-${scope.value.slice(0, 8)}`;
+    const env = { PATH: process.env.PATH, SHIPLOG_URL: u.url };
+    // Follow first: the container does not exist yet.
+    const follower = spawn(process.execPath, [CLI, 'logs', name, '-f', '-n', '5'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follower.stdout?.on('data', (d: Buffer) => (followed += d.toString()));
+    const followerExit = new Promise<number | null>((r) => follower.on('exit', (code) => r(code)));
+    const c = await runContainer({ name, script: 'echo one; sleep 1; echo two; sleep 1; echo three', labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitExit(c.id);
+    await waitFor(() => followed.includes('three'), 30_000, 'the follower to print the last line');
+    follower.kill('SIGINT');
+    expect(await followerExit).toBe(0);
+    expect(followed.split('\n').filter(Boolean).map((l) => l.replace(/^[^|]*\| /, ''))).toEqual(['one', 'two', 'three']);
+    // Piped: no colours, "name@host | line", oldest first.
+    const plain = await new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'logs', name, '-n', '2'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let o = '';
+      p.stdout?.on('data', (d: Buffer) => (o += d.toString()));
+      p.on('exit', () => resolve(o));
+    });
+    expect(plain).toMatch(new RegExp(`^${name}@\\S+ \\| two\n${name}@\\S+ \\| three\n$`));
+    expect(plain).not.toContain('\x1b[');
+    const json = await new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'logs', name, '--json', '--grep', 'two'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let o = '';
+      p.stdout?.on('data', (d: Buffer) => (o += d.toString()));
+      p.on('exit', () => resolve(o));
+    });
+    expect(JSON.parse(json.trim())).toMatchObject({ message: 'two', container_name: name, stream: 'stdout' });
+  });
 });
