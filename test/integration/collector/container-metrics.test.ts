@@ -93,9 +93,14 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     // Rate over the samples' own times (container_last_seen), not over when we scraped.
     const s1 = await scrape();
     const [a, ta] = [value(s1, 'container_cpu_usage_seconds_total', id) as number, value(s1, 'container_last_seen', id) as number];
-    await new Promise((r) => setTimeout(r, 12_000));
-    const s2 = await scrape();
-    const [b, tb] = [value(s2, 'container_cpu_usage_seconds_total', id) as number, value(s2, 'container_last_seen', id) as number];
+    let b = a;
+    let tb = ta;
+    // At least 8 s between the two samples (sampling can lag when the machine is busy).
+    await waitFor(async () => {
+      const s2 = await scrape();
+      [b, tb] = [value(s2, 'container_cpu_usage_seconds_total', id) as number, value(s2, 'container_last_seen', id) as number];
+      return tb - ta >= 8;
+    }, 60_000, 'two samples 8 s apart');
     const cores = (b - a) / (tb - ta);
     const cli = Number((await docker(['stats', '--no-stream', '--format', '{{.CPUPerc}}', id])).replace('%', '')) / 100;
     // last_seen has one-second resolution; the two cores are shared with the whole test run.
