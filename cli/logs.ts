@@ -2,8 +2,8 @@
  * `shiplog logs [container|glob] [--since 1h] [--until t] [--grep TEXT] [--level error]
  * [--host h] [--service s] [--json] [-n N] [-f]`: stored logs through the query API at
  * SHIPLOG_URL (default http://127.0.0.1:9880), printed like `docker logs` with the container
- * name and host in front (coloured on a terminal, plain when piped). -f follows by asking for
- * lines newer than the last one printed, once a second, until Ctrl-C.
+ * name and host in front (coloured on a terminal, plain when piped). -f follows through the
+ * server's live tail (Server-Sent Events) until Ctrl-C.
  */
 export interface LogsArgs {
   container?: string;
@@ -95,15 +95,20 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     const prefix = tty ? `\x1b[${colourOf(who)}m${who}\x1b[0m` : who;
     out.write(`${prefix} | ${l.message}\n`);
   };
-  const fetchLines = async (since: string | undefined, limit: number): Promise<Line[] | undefined> => {
+  const filterParams = () => {
     const p = new URLSearchParams();
     if (args.container) p.set('container', args.container);
     if (args.host) p.set('host', args.host);
     if (args.service) p.set('service', args.service);
     if (args.level) p.set('level', args.level);
     if (args.grep) p.set('q', args.grep);
-    if (since) p.set('since', since);
+    if (args.since) p.set('since', args.since);
     if (args.until) p.set('until', args.until);
+    return p;
+  };
+  const fetchLines = async (since: string | undefined, limit: number): Promise<Line[] | undefined> => {
+    const p = filterParams();
+    if (since) p.set('since', since);
     p.set('limit', String(limit));
     let res: Response;
     try {
@@ -121,36 +126,47 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     return (body.data ?? []).reverse();
   };
 
-  const first = await fetchLines(args.since, args.tail);
-  if (!first) return 1;
-  for (const l of first) print(l);
-  if (!args.follow) return 0;
-
-  let stop = false;
-  process.once('SIGINT', () => {
-    stop = true;
-  });
-  // Lines at the newest timestamp printed so far: asked for again, printed once.
-  let lastTs = first[first.length - 1]?.timestamp ?? new Date().toISOString();
-  let seenAtLast = new Set(first.filter((l) => l.timestamp === lastTs).map(key));
-  while (!stop) {
-    await new Promise((r) => setTimeout(r, 1000));
-    if (stop) break;
-    const lines = await fetchLines(lastTs, 10_000);
-    if (!lines) continue;
-    for (const l of lines) {
-      if (l.timestamp === lastTs && seenAtLast.has(key(l))) continue;
-      print(l);
-      if (l.timestamp !== lastTs) {
-        lastTs = l.timestamp;
-        seenAtLast = new Set();
+  if (!args.follow) {
+    const lines = await fetchLines(args.since, args.tail);
+    if (!lines) return 1;
+    for (const l of lines) print(l);
+    return 0;
+  }
+  // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
+  const p = filterParams();
+  p.set('backlog', String(args.tail));
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/v1/logs/tail?${p}`, { headers, signal: ac.signal });
+  } catch (err) {
+    if (ac.signal.aborted) return 0;
+    process.stderr.write(`shiplog logs: cannot reach ${base} (${(err as Error).message}); is \`shiplog up\` or a collector running? Set SHIPLOG_URL to point elsewhere.\n`);
+    return 1;
+  }
+  if (!res.ok || !res.body) {
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    process.stderr.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
+    return 1;
+  }
+  const decoder = new TextDecoder();
+  let buf = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buf.indexOf('\n\n')) !== -1) {
+        const event = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        for (const line of event.split('\n')) if (line.startsWith('data: ') && !event.startsWith('event: error')) print(JSON.parse(line.slice(6)) as Line);
       }
-      seenAtLast.add(key(l));
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) {
+      process.stderr.write(`shiplog logs: the live tail broke: ${(err as Error).message}\n`);
+      return 1;
     }
   }
   return 0;
-}
-
-function key(l: Line): string {
-  return `${l.container_id}\u0000${l.stream}\u0000${l.message}`;
 }

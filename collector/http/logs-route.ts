@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseDurationMs } from '../../lib/env-config.js';
 import { LOGS_TABLE, quoteIdent } from '../store/schema.js';
 import type { LogStore, QueryParams } from '../store/store.js';
+import { registerTailRoute } from './tail-route.js';
 
 export const MAX_LIMIT = 10_000;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -125,7 +126,7 @@ export function buildLogsQuery(db: string, q: LogsQuery, now = Date.now()): { sq
   return { sql, params };
 }
 
-interface Row {
+export interface LogRow {
   timestamp: string;
   host: string;
   container_id: string;
@@ -148,22 +149,26 @@ export function registerLogsRoute(app: FastifyInstance, store: LogStore): void {
       if (err instanceof BadParameter) return reply.code(400).send({ error: 'bad_parameter', parameter: err.parameter, message: err.message });
       throw err;
     }
-    const rows = await store.query<Row>(built.sql, built.params);
-    return {
-      data: rows.map((r) => ({
-        timestamp: r.timestamp,
-        host: r.host,
-        container_id: r.container_id,
-        container_name: r.container_name,
-        image: r.image,
-        service: r.service,
-        stream: r.stream,
-        level: r.level,
-        message: Buffer.from(r.body_hex, 'hex').toString('utf8'),
-        attributes: r.attributes,
-      })),
-    };
+    const rows = await store.query<LogRow>(built.sql, built.params);
+    return { data: rows.map(toLine) };
   });
+  registerTailRoute(app, store, db);
+}
+
+/** A stored row as the API returns it. */
+export function toLine(r: LogRow) {
+  return {
+    timestamp: r.timestamp,
+    host: r.host,
+    container_id: r.container_id,
+    container_name: r.container_name,
+    image: r.image,
+    service: r.service,
+    stream: r.stream,
+    level: r.level,
+    message: Buffer.from(r.body_hex, 'hex').toString('utf8'),
+    attributes: r.attributes,
+  };
 }
 
 /** The OpenAPI document for what the API serves now, made from the same schema. */
@@ -177,6 +182,13 @@ export function openApi(): object {
           summary: 'Stored log lines, newest first',
           parameters: Object.entries(logsQuerySchema.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
           responses: { '200': { description: '{ "data": [ { timestamp, host, container_id, container_name, image, service, stream, level, message, attributes } ] }' }, '400': { description: 'A bad parameter, named in the answer' } },
+        },
+      },
+      '/api/v1/logs/tail': {
+        get: {
+          summary: 'Live tail as Server-Sent Events: the newest `backlog` lines, then new lines as they are stored',
+          parameters: [...Object.entries(logsQuerySchema.properties).filter(([n]) => n !== 'limit'), ['backlog', { type: 'integer', minimum: 0, maximum: 10000, default: 10 }] as const].map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+          responses: { '200': { description: 'text/event-stream; each event is one line as in /api/v1/logs' }, '400': { description: 'A bad parameter' } },
         },
       },
     },

@@ -115,12 +115,34 @@ describe('shiplog up', () => {
     let followed = '';
     follower.stdout?.on('data', (d: Buffer) => (followed += d.toString()));
     const followerExit = new Promise<number | null>((r) => follower.on('exit', (code) => r(code)));
+    // The live tail read directly: when each line arrives, against its Docker timestamp.
+    const delays: number[] = [];
+    const ac = new AbortController();
+    void (async () => {
+      const res = await fetch(`${u.url}/api/v1/logs/tail?container=${name}&backlog=0`, { signal: ac.signal });
+      const dec = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += dec.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) !== -1) {
+          const ev = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          if (ev.startsWith('data: ')) delays.push(Date.now() - Date.parse((JSON.parse(ev.slice(6)) as { timestamp: string }).timestamp));
+        }
+      }
+    })().catch(() => undefined);
+    cleanups.push(() => ac.abort());
     const c = await runContainer({ name, script: 'echo one; sleep 1; echo two; sleep 1; echo three', labels: scope.labels });
     cleanups.push(() => removeContainers([c.id]));
     await waitExit(c.id);
     await waitFor(() => followed.includes('three'), 30_000, 'the follower to print the last line');
     follower.kill('SIGINT');
     expect(await followerExit).toBe(0);
+    await waitFor(() => delays.length === 3, 10_000, 'the tail to deliver three lines');
+    // Within a second of being written (agent linger, insert, a 250 ms poll).
+    expect([...delays].sort((a, b) => a - b)[1]).toBeLessThan(1000);
+    expect(Math.max(...delays)).toBeLessThan(2000);
     expect(followed.split('\n').filter(Boolean).map((l) => l.replace(/^[^|]*\| /, ''))).toEqual(['one', 'two', 'three']);
     // Piped: no colours, "name@host | line", oldest first.
     const plain = await new Promise<string>((resolve) => {
