@@ -53,9 +53,9 @@ beforeAll(async () => {
   ep = await startChdbEndpoint(sdata.dir);
   cleanups.push(() => ep.stop());
   agent = await startAgent({ SHIPLOG_DATA_DIR: adata.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_STATS_INTERVAL: '2s', SHIPLOG_KAFKA_PARTITIONS: '2' });
-  cleanups.push(() => void agent.stop());
+  cleanups.push(async () => void (await agent.stop()));
   collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
-  cleanups.push(() => void collector.stop());
+  cleanups.push(async () => void (await collector.stop()));
   const specs = {
     burner: { script: 'while :; do :; done' },
     // /dev/shm is a tmpfs charged to the container's memory.

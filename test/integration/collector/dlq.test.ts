@@ -54,7 +54,7 @@ it('routes bad records to the DLQ with reasons and keeps consuming', async () =>
   cleanups.push(() => ep.stop());
   const group = `g-${randomUUID()}`;
   const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group, SHIPLOG_COLLECTOR_MAX_RECORD_BYTES: '2KiB' });
-  cleanups.push(() => void collector.stop());
+  cleanups.push(async () => void (await collector.stop()));
   await waitFor(() => groupCaughtUp(group, topic), 60_000, 'all records consumed and committed');
 
   const rows = await ep.query<{ b: string }>('SELECT Body AS b FROM shiplog.otel_logs ORDER BY Timestamp');

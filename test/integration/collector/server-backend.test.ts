@@ -49,7 +49,7 @@ describe('collector with a ClickHouse server backend', () => {
       SHIPLOG_COLLECTOR_CONCURRENCY: '1',
     };
     const two = await startCollector(env);
-    cleanups.push(() => void two.stop());
+    cleanups.push(async () => void (await two.stop()));
     await waitFor(async () => (await two.metric('shiplog_collector_rows_inserted_total')) > 0, 60_000, 'the first collector to start');
     // The second member takes half the partitions, inserts three batches, and dies before committing the third.
     const one = await startCollector({ ...env, SHIPLOG_FAULT_KILL_AFTER_INSERTS: '3' });
@@ -70,10 +70,10 @@ describe('collector with a ClickHouse server backend', () => {
     const data = tempDir('shiplog-agent-');
     cleanups.push(data.cleanup);
     const agent: AgentProcess = await startAgent({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_KAFKA_PARTITIONS: '2' });
-    cleanups.push(() => void agent.stop());
+    cleanups.push(async () => void (await agent.stop()));
     const group = `g-${randomUUID()}`;
     const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
-    cleanups.push(() => void collector.stop());
+    cleanups.push(async () => void (await collector.stop()));
     // 40 s of logging, 200 lines every 0.5 s.
     const c = await runContainer({ script: `b=0; while [ $b -lt 80 ]; do seq $((b*200+1)) $((b*200+200)) | sed 's/^/s-/'; b=$((b+1)); sleep 0.5; done`, labels: scope.labels });
     cleanups.push(() => removeContainers([c.id]));
