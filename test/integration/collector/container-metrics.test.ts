@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
 import { docker, removeContainers, runContainer, testScope } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
@@ -27,7 +28,7 @@ const group = `g-${randomUUID()}`;
 
 afterAll(async () => {
   prom?.kill('SIGTERM');
-  for (const c of cleanups.reverse()) await c();
+  await runCleanups(cleanups);
 });
 
 async function scrape(): Promise<string> {

@@ -8,13 +8,14 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it, inject } from 'vitest';
 import { startCollector, tempDir } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
 import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
 import { startChdbEndpoint } from '../../helpers/store.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
+  await runCleanups(cleanups);
 });
 
 const record = (lines: string[], cid = 'a'.repeat(64)) =>

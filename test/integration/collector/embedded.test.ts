@@ -6,13 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, tempDir } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
 import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
 import { shipContainers, type Shipped } from '../../helpers/ship.js';
 import { queryEmbedded } from '../../helpers/store.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
+  await runCleanups(cleanups);
 });
 
 const hex = (b: Buffer) => b.toString('hex').toUpperCase();

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
 import { shipContainers } from '../../helpers/ship.js';
@@ -14,7 +15,7 @@ import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
+  await runCleanups(cleanups);
 });
 
 async function endpoint(): Promise<ChdbEndpoint> {

@@ -6,12 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
+  await runCleanups(cleanups);
 });
 
 interface Up {
