@@ -70,10 +70,12 @@ export class CadvisorState {
     if (r.action === 'start') e.startedSec = t / 1000;
   }
 
-  /** Restores a counter rebuilt from storage (OOM events) without double counting. */
-  setOomEvents(host: string, c: { id: string; name: string; image: string; labels: Record<string, string> }, partition: number, count: number): void {
+  /** Restores what events tell (OOM count, last time seen) after a restart, without double counting. */
+  restoreFromEvents(host: string, c: { id: string; name: string; image: string; labels: Record<string, string> }, partition: number, oomEvents: number, lastSeenMs: number): void {
     const e = this.entry(host, c, partition);
-    e.oomEvents = Math.max(e.oomEvents, count);
+    if (!e.sample) e.labels = c.labels;
+    e.oomEvents = Math.max(e.oomEvents, oomEvents);
+    e.lastSeenMs = Math.max(e.lastSeenMs, lastSeenMs);
   }
 
   /** Keeps only containers on partitions this collector owns now (after a rebalance). */

@@ -62,13 +62,22 @@ export async function rebuildContainerState(store: LogStore, state: CadvisorStat
     };
     state.onStats(rec, r.partition);
   }
-  if (rows.length) {
-    const ooms = await store.query<{ host: string; id: string; name: string; image: string; partition: number; c: string }>(
-      `SELECT HostName AS host, ContainerId AS id, any(ContainerName) AS name, any(Image) AS image, any(KafkaPartition) AS partition, toString(count()) AS c
-       FROM ${db}.${EVENTS_TABLE} WHERE Action = 'oom' AND ContainerId IN {ids:Array(String)} GROUP BY HostName, ContainerId`,
-      { ids: rows.map((r) => r.id) },
-    );
-    for (const o of ooms) state.setOomEvents(o.host, { id: o.id, name: o.name, image: o.image, labels: {} }, o.partition, Number(o.c));
+  // OOM counts (all time) of every container seen within the TTL, by stats or by events:
+  // a container killed before its first stats sample is known only from its events.
+  const ooms = await store.query<{ host: string; id: string; name: string; image: string; partition: number; c: string; last: string; attrs: Record<string, string> }>(
+    `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, any(Image) AS image, any(KafkaPartition) AS partition,
+       toString(countIf(Action = 'oom')) AS c, toString(toUnixTimestamp64Milli(max(Timestamp))) AS last, any(Attributes) AS attrs
+     FROM ${db}.${EVENTS_TABLE}
+     WHERE ContainerId IN (
+       SELECT ContainerId FROM ${db}.${EVENTS_TABLE} WHERE TimestampTime >= now() - toIntervalSecond({ttl:UInt32})
+       UNION DISTINCT
+       SELECT ContainerId FROM ${db}.${STATS_TABLE} WHERE TimestampTime >= now() - toIntervalSecond({ttl:UInt32}))
+     GROUP BY HostName, ContainerId`,
+    { ttl: Math.ceil(ttlMs / 1000) },
+  );
+  for (const o of ooms) {
+    const { name: _n, image: _i, exitCode: _e, ...labels } = o.attrs;
+    state.restoreFromEvents(o.host, { id: o.id, name: o.name, image: o.image, labels }, o.partition, Number(o.c), Number(o.last));
   }
   return rows.length;
 }
