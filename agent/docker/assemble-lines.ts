@@ -52,6 +52,8 @@ export class LineAssembler {
   private replaying = false;
   /** The last entry was a piece of a line not finished yet (its next piece has the same timestamp). */
   private midLine = false;
+  /** The last entry's bytes (a reference, not a copy: chunks are never reused). */
+  private lastContent: Buffer | undefined;
 
   constructor(
     readonly stream: StreamId,
@@ -78,10 +80,15 @@ export class LineAssembler {
   }
 
   push(entry: LogEntry, sink: LineSink): void {
-    if (this.skipTs === undefined && this.curTs !== '' && (entry.ts < this.curTs || (entry.ts === this.curTs && !this.midLine))) {
-      // Time went backwards inside one stream (or repeats outside a multi-piece line, which
-      // only pieces of one line do): Docker (json-file, seen with 20.10) sends part of a
-      // rotated file again while following. Skip the replay exactly as on resume.
+    if (
+      this.skipTs === undefined &&
+      this.curTs !== '' &&
+      (entry.ts < this.curTs || (entry.ts === this.curTs && !this.midLine && this.lastContent !== undefined && entry.content.equals(this.lastContent)))
+    ) {
+      // Time went backwards inside one stream, or the last entry came again: Docker
+      // (json-file, seen with 20.10) sends part of a rotated file again while following.
+      // Skip the replay exactly as on resume. (Two different lines may share a timestamp on
+      // a coarse clock, so an equal timestamp alone is not a replay.)
       this.skipTs = this.curTs;
       this.skipN = this.curN;
       this.replaying = true;
@@ -111,6 +118,7 @@ export class LineAssembler {
     // the unterminated end of the output.
     const complete = hasNl || c.length < DOCKER_PARTIAL_SIZE;
     this.midLine = !complete;
+    this.lastContent = c;
     if (this.pieces.length === 0) this.firstTs = entry.ts;
     if (complete && this.pieces.length === 0) {
       // Common case: a whole line in one entry, handed on without a copy.

@@ -78,6 +78,12 @@ describe('LineAssembler', () => {
     expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b', 'c']);
   });
 
+  it('keeps different lines that share a timestamp (a coarse clock)', () => {
+    const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), 'a\n'), entry(T(1), 'b\n'), entry(T(1), 'c\n'), entry(T(2), 'd\n')]);
+    expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'b', 'c', 'd']);
+    expect(lines[2]?.cursor).toEqual({ ts: T(1), n: 3 });
+  });
+
   it('keeps pieces of one line that share a timestamp, also across a split part', () => {
     const piece = 'p'.repeat(DOCKER_PARTIAL_SIZE);
     const a = new LineAssembler(STDOUT, DOCKER_PARTIAL_SIZE, false);
