@@ -22,6 +22,7 @@ export async function runCollector(env: Env): Promise<number> {
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_collector_process_');
   let consumer: LogConsumer | undefined;
+  let auxConsumer: LogConsumer | undefined;
   let store: LogStore | undefined;
   const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false });
   const containers = new CadvisorState(cfg.containerTtlMs, cfg.containerLabels);
@@ -56,31 +57,24 @@ export async function runCollector(env: Env): Promise<number> {
       await dlq.start(6, [topics.stats, topics.events]);
       const restored = await rebuildContainerState(store, containers, cfg.containerTtlMs);
       if (restored) log.info({ containers: restored }, 'container metrics restored from storage');
-      consumer = new LogConsumer(
-        kafka,
-        store,
-        dlq,
-        {
-          groupId: cfg.kafka.groupId,
-          logsTopic: topics.logs,
-          statsTopic: topics.stats,
-          eventsTopic: topics.events,
-          batchBytes: cfg.batchBytes,
-          batchWaitMs: cfg.batchWaitMs,
-          maxRecordBytes: cfg.maxRecordBytes,
-          partitionsConcurrently: cfg.concurrency,
-          sessionTimeoutMs: cfg.sessionTimeoutMs,
-          killAfterInserts: cfg.faultKillAfterInserts,
-        },
-        metrics,
-        log.child({ part: 'consumer' }),
-        containers,
-      );
+      const common = {
+        batchBytes: cfg.batchBytes,
+        batchWaitMs: cfg.batchWaitMs,
+        maxRecordBytes: cfg.maxRecordBytes,
+        partitionsConcurrently: cfg.concurrency,
+        sessionTimeoutMs: cfg.sessionTimeoutMs,
+      };
+      // Logs and the small stats/events records in groups of their own, so that a slow
+      // partition of one never holds up the other's rebalances.
+      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts }, metrics, log.child({ part: 'consumer' }), containers);
+      auxConsumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: `${cfg.kafka.groupId}-stats`, logsTopic: '', statsTopic: topics.stats, eventsTopic: topics.events }, metrics, log.child({ part: 'stats-consumer' }), containers);
       await consumer.start();
+      await auxConsumer.start();
       break;
     } catch (err) {
       log.warn({ err: describe(err), retryInMs: backoff }, 'cannot start consuming yet; retrying');
       await consumer?.stop();
+      await auxConsumer?.stop();
       await dlq.stop();
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 15_000);
@@ -90,6 +84,7 @@ export async function runCollector(env: Env): Promise<number> {
 
   return untilSignal(log, 'finishing the batch in hand', async () => {
     await consumer?.stop();
+    await auxConsumer?.stop();
     await dlq.stop();
     await app.close();
     await store?.close();

@@ -74,8 +74,7 @@ export class LogConsumer {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.stored.clear();
       // Container metrics follow partition ownership, so no two collectors export one container.
-      const owned = new Set<number>(e.payload.memberAssignment[this.cfg.statsTopic ?? ''] ?? []);
-      this.containers?.retainPartitions(owned);
+      if (this.cfg.statsTopic) this.containers?.retainPartitions(new Set<number>(e.payload.memberAssignment[this.cfg.statsTopic] ?? []));
       this.metrics.rebalances.inc();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });

@@ -31,8 +31,9 @@ export function startAgent(env: Record<string, string>): Promise<AgentProcess> {
 }
 
 export function startCollector(env: Record<string, string>): Promise<AgentProcess> {
-  // A short session: partitions of a killed collector move on within seconds.
-  return startShiplog('collector', { SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_COLLECTOR_SESSION_TIMEOUT: '6s', ...env });
+  // A short session: partitions of a killed collector move on within 15 s (shorter ones
+  // starve heartbeats on a busy 2-core machine and get members kicked out).
+  return startShiplog('collector', { SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_COLLECTOR_SESSION_TIMEOUT: '15s', ...env });
 }
 
 export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>): Promise<AgentProcess> {
