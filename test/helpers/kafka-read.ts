@@ -69,8 +69,15 @@ export async function groupCaughtUp(groupId: string, topic: string, brokers = in
   const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let ends, committed;
+    try {
+      ends = await admin.fetchTopicOffsets(topic);
+      [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    } catch (err) {
+      // A fresh broker answers "not the coordinator" until the group's coordinator has loaded.
+      if ((err as { retriable?: boolean }).retriable) return false;
+      throw err;
+    }
     return ends.every((e) => {
       const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
       return e.high === '0' || c === e.high;
