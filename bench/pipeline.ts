@@ -18,7 +18,7 @@ import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
 import { RealisticLogs } from './gen/realistic-logs.js';
-import { IMAGE, benchEnv, histogramQuantile, procStat, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
+import { IMAGE, runScenarios, histogramQuantile, procStat, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const quiet = createLogger('bench', 'silent');
@@ -282,15 +282,4 @@ async function statsCost(env: BenchEnv): Promise<void> {
 
 const all = {
   'stats-cost': statsCost, 'kafka-limit': kafkaLimit, 'collector-kafka': collectorKafka, 'end-to-end': endToEnd, 'many-containers': manyContainers };
-const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
-const env = benchEnv({ docker: chosen.some((c) => c === 'end-to-end' || c === 'many-containers' || c === 'stats-cost'), kafka: true });
-try {
-  for (const c of chosen) {
-    const f = all[c as keyof typeof all];
-    if (!f) throw new Error(`unknown scenario ${c} (${Object.keys(all).join(', ')})`);
-    console.log(`\n== ${c}`);
-    await f(env);
-  }
-} finally {
-  env.cleanup();
-}
+await runScenarios(all, (chosen) => ({ docker: chosen.some((c) => c === 'end-to-end' || c === 'many-containers' || c === 'stats-cost'), kafka: true }));

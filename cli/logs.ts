@@ -1,10 +1,13 @@
 /**
  * `shiplog logs [container|glob] [--since 1h] [--until t] [--grep TEXT] [--level error]
- * [--host h] [--service s] [--json] [-n N] [-f]`: stored logs through the query API at
- * SHIPLOG_URL (default http://127.0.0.1:9880), printed like `docker logs` with the container
- * name and host in front (coloured on a terminal, plain when piped). -f follows through the
- * server's live tail (Server-Sent Events) until Ctrl-C.
+ * [--host h] [--service s] [--json] [-t] [-n N|all] [-f]`: stored logs through the query API
+ * at SHIPLOG_URL (default http://127.0.0.1:9880), printed like `docker logs` with the
+ * container name and host in front (coloured on a terminal, plain when piped), oldest first.
+ * -n takes the last N lines (default 100) or `all`, read page by page with the API's cursor.
+ * -f follows through the server's live tail (Server-Sent Events) until Ctrl-C.
  */
+import { readSse } from '../lib/sse.js';
+
 export interface LogsArgs {
   container?: string;
   since?: string;
@@ -14,12 +17,17 @@ export interface LogsArgs {
   host?: string;
   service?: string;
   json: boolean;
-  tail: number;
+  timestamps: boolean;
+  /** Last N lines, or every matching line. */
+  tail: number | 'all';
   follow: boolean;
 }
 
+/** Lines per API request (the API's own maximum). */
+const PAGE = 10_000;
+
 export function parseLogsArgs(argv: string[]): LogsArgs | string {
-  const a: LogsArgs = { json: false, tail: 100, follow: false };
+  const a: LogsArgs = { json: false, timestamps: false, tail: 100, follow: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -32,11 +40,16 @@ export function parseLogsArgs(argv: string[]): LogsArgs | string {
       case '--json':
         a.json = true;
         break;
+      case '-t':
+      case '--timestamps':
+        a.timestamps = true;
+        break;
       case '-n':
       case '--tail': {
         const v = value();
-        if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10000) return `${flag} needs a number from 1 to 10000`;
-        a.tail = Number(v);
+        if (v === 'all') a.tail = 'all';
+        else if (!v || !/^\d{1,9}$/.test(v) || Number(v) < 1) return `${flag} needs a number of lines (1 or more) or "all"`;
+        else a.tail = Number(v);
         break;
       }
       case '--since':
@@ -93,7 +106,7 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     }
     const who = `${l.container_name}@${l.host}`;
     const prefix = tty ? `\x1b[${colourOf(who)}m${who}\x1b[0m` : who;
-    out.write(`${prefix} | ${l.message}\n`);
+    out.write(args.timestamps ? `${prefix} | ${l.timestamp} ${l.message}\n` : `${prefix} | ${l.message}\n`);
   };
   const filterParams = () => {
     const p = new URLSearchParams();
@@ -106,10 +119,12 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     if (args.until) p.set('until', args.until);
     return p;
   };
-  const fetchLines = async (since: string | undefined, limit: number): Promise<Line[] | undefined> => {
+  /** One page; undefined (after saying why on stderr) when the API cannot answer. */
+  const fetchPage = async (order: 'newest' | 'oldest', limit: number, cursor: string | undefined): Promise<{ data: Line[]; next_cursor: string | null } | undefined> => {
     const p = filterParams();
-    if (since) p.set('since', since);
     p.set('limit', String(limit));
+    p.set('order', order);
+    if (cursor) p.set('cursor', cursor);
     let res: Response;
     try {
       res = await fetch(`${base}/api/v1/logs?${p}`, { headers });
@@ -117,24 +132,40 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
       process.stderr.write(`shiplog logs: cannot reach ${base} (${(err as Error).message}); is \`shiplog up\` or a collector running? Set SHIPLOG_URL to point elsewhere.\n`);
       return undefined;
     }
-    const body = (await res.json().catch(() => ({}))) as { data?: Line[]; message?: string };
+    const body = (await res.json().catch(() => ({}))) as { data?: Line[]; next_cursor?: string | null; message?: string };
     if (!res.ok) {
       process.stderr.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
       return undefined;
     }
-    // The API answers newest first; print oldest first, like docker logs.
-    return (body.data ?? []).reverse();
+    return { data: body.data ?? [], next_cursor: body.next_cursor ?? null };
   };
 
   if (!args.follow) {
-    const lines = await fetchLines(args.since, args.tail);
-    if (!lines) return 1;
-    for (const l of lines) print(l);
+    let cursor: string | undefined;
+    if (args.tail === 'all') {
+      // Oldest first, printed as the pages come.
+      do {
+        const page = await fetchPage('oldest', PAGE, cursor);
+        if (!page) return 1;
+        for (const l of page.data) print(l);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return 0;
+    }
+    // The last N: newest first until N, then printed oldest first, like docker logs.
+    const lines: Line[] = [];
+    do {
+      const page = await fetchPage('newest', Math.min(PAGE, args.tail - lines.length), cursor);
+      if (!page) return 1;
+      lines.push(...page.data);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && lines.length < args.tail);
+    for (let i = lines.length - 1; i >= 0; i--) print(lines[i] as Line);
     return 0;
   }
   // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
   const p = filterParams();
-  p.set('backlog', String(args.tail));
+  p.set('backlog', String(args.tail === 'all' ? PAGE : Math.min(args.tail, PAGE)));
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   let res: Response;
@@ -150,17 +181,10 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     process.stderr.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
     return 1;
   }
-  const decoder = new TextDecoder();
-  let buf = '';
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) !== -1) {
-        const event = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        for (const line of event.split('\n')) if (line.startsWith('data: ') && !event.startsWith('event: error')) print(JSON.parse(line.slice(6)) as Line);
-      }
+    for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (ev.event === 'message') print(JSON.parse(ev.data) as Line);
+      else if (ev.event === 'error') process.stderr.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
     }
   } catch (err) {
     if (!ac.signal.aborted) {

@@ -75,9 +75,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const DAEMONS = ['agent', 'collector', 'up'];
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A daemon that has stopped cleanly exits even if a client library left a timer or socket
+    // behind (seen with kafkajs when stopped while still connecting); output gets 2 s to drain.
+    if (DAEMONS.includes(process.argv[2] ?? '')) setTimeout(() => process.exit(code), 2000).unref();
   },
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`shiplog: ${err.message}\n`);

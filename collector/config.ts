@@ -9,6 +9,7 @@ export interface CollectorConfig {
     | { kind: 'clickhouse'; url: string; username?: string; password?: string; database: string; cluster?: string };
   retentionDays: number;
   http: { address: string; port: number };
+  api: { token?: string; queryTimeoutMs: number; maxResultBytes: number };
   batchBytes: number;
   batchWaitMs: number;
   maxRecordBytes: number;
@@ -34,6 +35,9 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_RETENTION_DAYS', default: '30', help: 'Rows older than this are dropped (TTL, whole daily parts).' },
   { name: 'SHIPLOG_HTTP_ADDRESS', default: '0.0.0.0', help: 'Address of the collector\'s HTTP server.' },
   { name: 'SHIPLOG_HTTP_PORT', default: '9880', help: 'Port of /metrics, /healthz, /readyz, /api/v1 (0 = any free port).' },
+  { name: 'SHIPLOG_API_TOKEN', default: '(unset: open)', help: 'Bearer token required on /api/* (compared in constant time). /metrics and health stay open.' },
+  { name: 'SHIPLOG_API_QUERY_TIMEOUT', default: '10s', help: 'A log query running longer is stopped by the engine and answered with a 503 query_timeout.' },
+  { name: 'SHIPLOG_API_MAX_RESULT_BYTES', default: '16MiB', help: 'Most line text in one /api/v1/logs page; a page ends early (with next_cursor) when the next line would pass it.' },
   { name: 'SHIPLOG_COLLECTOR_BATCH_BYTES', default: '2MiB', help: 'Largest fetch per partition, i.e. per insert. Memory grows with it (embedded engine: ~1.2 GiB RSS at 1 MiB, ~2.5 GiB at 8 MiB).' },
   { name: 'SHIPLOG_COLLECTOR_BATCH_WAIT', default: '1s', help: 'How long a fetch waits for records before an insert.' },
   { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
@@ -81,6 +85,11 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     storage,
     retentionDays: r.int('SHIPLOG_RETENTION_DAYS', 30, 1, 36500),
     http: { address: r.string('SHIPLOG_HTTP_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_HTTP_PORT', 9880, 0, 65535) },
+    api: {
+      token: r.optionalString('SHIPLOG_API_TOKEN'),
+      queryTimeoutMs: r.durationMs('SHIPLOG_API_QUERY_TIMEOUT', 10_000, 100, 600_000),
+      maxResultBytes: r.bytes('SHIPLOG_API_MAX_RESULT_BYTES', 16 * 1024 ** 2, 64 * 1024, 1024 ** 3),
+    },
     batchBytes: r.bytes('SHIPLOG_COLLECTOR_BATCH_BYTES', 2 * 1024 ** 2, 64 * 1024, 1024 ** 3),
     batchWaitMs: r.durationMs('SHIPLOG_COLLECTOR_BATCH_WAIT', 1000, 10, 60_000),
     maxRecordBytes: r.bytes('SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', 32 * 1024 ** 2, 1024, 1024 ** 3),

@@ -40,7 +40,8 @@ export async function runCollector(env: Env): Promise<number> {
   const app = build({
     registry,
     store: lazyStore,
-    apiToken: env.SHIPLOG_API_TOKEN || undefined,
+    apiToken: cfg.api.token || undefined,
+    limits: cfg.api,
     status: () => ({ consuming: consumer?.running ?? false, storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
   });
   const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });

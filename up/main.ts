@@ -27,7 +27,13 @@ export async function runUp(env: Env): Promise<number> {
   if (kafka) {
     // The distributed path, both halves in this process.
     const [{ runCollector }, { runAgent }] = await Promise.all([import('../collector/main.js'), import('../agent/main.js')]);
-    const results = await Promise.all([runCollector(env), runAgent({ ...env, SHIPLOG_AGENT_PORT: env.SHIPLOG_AGENT_PORT ?? '9881' })]);
+    const api = `http://${env.SHIPLOG_HTTP_ADDRESS || '0.0.0.0'}:${env.SHIPLOG_HTTP_PORT || '9880'}`;
+    process.stderr.write(
+      `shiplog up: through Kafka at ${env.SHIPLOG_KAFKA_BROKERS} (agent and collector in this process), storing in ${env.SHIPLOG_CLICKHOUSE_URL ? 'the ClickHouse server' : 'the embedded ClickHouse'}\n` +
+        `  logs     ${api}/api/v1/logs?since=15m\n  metrics  ${api}/metrics (collector), :${env.SHIPLOG_AGENT_PORT || '9881'}/metrics (agent)\n`,
+    );
+    // Only the collector prints its address (SHIPLOG_PRINT_ADDRESS): that is where the API is.
+    const results = await Promise.all([runCollector(env), runAgent({ ...env, SHIPLOG_PRINT_ADDRESS: '', SHIPLOG_AGENT_PORT: env.SHIPLOG_AGENT_PORT ?? '9881' })]);
     return Math.max(...results);
   }
   // Both schemas are validated before anything starts; Kafka is not needed here.
@@ -59,7 +65,7 @@ export async function runUp(env: Env): Promise<number> {
   await rebuildContainerState(store, containers, colCfg.containerTtlMs);
   const transport: Transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }));
   const agent = new Agent({ config: agentCfg, docker, transport, registry, log });
-  const app = build({ registry, store, apiToken: env.SHIPLOG_API_TOKEN || undefined, status: () => ({ consuming: true, storage: 'up', storageKind: colCfg.storage.kind }) });
+  const app = build({ registry, store, apiToken: colCfg.api.token || undefined, limits: colCfg.api, status: () => ({ consuming: true, storage: 'up', storageKind: colCfg.storage.kind }) });
   const address = await app.listen({ host: colCfg.http.address, port: colCfg.http.port });
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
   await agent.start();

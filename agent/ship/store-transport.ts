@@ -20,9 +20,14 @@ export const INPROC_TOPIC = 'inproc';
 export class StoreTransport implements Transport {
   readonly target = 'store';
   readonly maxRecordBytes = 64 * 1024 ** 2;
-  private seq = 0;
-  /** A retried batch gets the token of its first attempt, so the store keeps it once. */
-  private readonly tokens = new WeakMap<object, string>();
+  /**
+   * Stands in for the Kafka offset of each batch: with RecordLine it names one stored line
+   * (the API's cursors rely on that), so it starts from the clock in microseconds and never
+   * repeats across restarts.
+   */
+  private seq = Date.now() * 1000;
+  /** A retried batch gets the token and offset of its first attempt, so the store keeps it once. */
+  private readonly firstAttempt = new WeakMap<object, { token: string; base: number }>();
 
   constructor(
     private readonly store: LogStore,
@@ -36,13 +41,16 @@ export class StoreTransport implements Transport {
   }
 
   async send(records: OutRecord[]): Promise<SendResult> {
-    const enc = new RowEncoder();
-    for (const r of records) enc.add(JSON.parse(r.value) as LogRecord, { topic: INPROC_TOPIC, partition: 0, offset: String(this.seq) });
-    let token = this.tokens.get(records);
-    if (!token) {
-      token = `inproc:${process.pid}:${Date.now()}:${this.seq++}`;
-      this.tokens.set(records, token);
+    let first = this.firstAttempt.get(records);
+    if (!first) {
+      first = { token: `inproc:${process.pid}:${this.seq}`, base: this.seq };
+      this.seq += records.length;
+      this.firstAttempt.set(records, first);
     }
+    const { token, base } = first;
+    const enc = new RowEncoder();
+    // One "offset" per record, as in Kafka (RecordLine counts within it).
+    records.forEach((r, i) => enc.add(JSON.parse(r.value) as LogRecord, { topic: INPROC_TOPIC, partition: 0, offset: String(base + i) }));
     const rows = enc.rows;
     const times = enc.lineTimesMs;
     const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
@@ -66,7 +74,7 @@ export class StoreTransport implements Transport {
     const parsed = records.map((r) => JSON.parse(r.value) as StatsRecord | EventRecord);
     for (const p of parsed) tsv += kind === 'stats' ? statsRow(p as StatsRecord, at) : eventRow(p as EventRecord, at);
     const table = kind === 'stats' ? STATS_TABLE : EVENTS_TABLE;
-    await this.store.insertTsv(table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `inproc:${process.pid}:${Date.now()}:${at.offset}`);
+    await this.store.insertTsv(table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `inproc:${process.pid}:${at.offset}`);
     this.metrics.rowsInserted.inc({ table }, records.length);
     for (const p of parsed) {
       if (kind === 'stats') this.containers.onStats(p as StatsRecord, 0);

@@ -2,7 +2,7 @@
  * What every benchmark needs: the real components (from env or started privately with the
  * test scripts), shiplog processes, /proc readings, and results written with machine info.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,13 @@ export const IMAGE = 'shiplog-test/busybox:latest';
 
 export function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
   return execFileSync('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+}
+
+/** The same without blocking the event loop (for benchmarks that read a stream meanwhile). */
+export function shAsync(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
 }
 
 export interface BenchEnv {
@@ -68,7 +75,7 @@ export interface ShiplogProc {
   stop(): Promise<void>;
 }
 
-export async function startShiplog(cmd: 'agent' | 'collector', env: Record<string, string>): Promise<ShiplogProc> {
+export async function startShiplog(cmd: 'agent' | 'collector' | 'up', env: Record<string, string>): Promise<ShiplogProc> {
   const proc = spawn(process.execPath, [join(root, 'dist/cli/shiplog.js'), cmd], {
     env: {
       PATH: process.env.PATH,
@@ -167,3 +174,19 @@ export function saveResult(scenario: string, figures: Record<string, unknown>): 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the scenarios named on the command line (all by default) with the components they need. */
+export async function runScenarios(all: Record<string, (env: BenchEnv) => Promise<void>>, needs: (chosen: string[]) => { docker: boolean; kafka: boolean }): Promise<void> {
+  const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
+  const unknown = chosen.filter((c) => !all[c]);
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')} (${Object.keys(all).join(', ')})`);
+  const env = benchEnv(needs(chosen));
+  try {
+    for (const c of chosen) {
+      console.log(`\n== ${c}`);
+      await (all[c] as (env: BenchEnv) => Promise<void>)(env);
+    }
+  } finally {
+    env.cleanup();
+  }
+}

@@ -116,7 +116,8 @@ export class RowEncoder {
     for (const [k, v] of Object.entries(c.labels)) res.push([`container.label.${k}`, v]);
     const parse = parseModeOf(c.labels['shiplog.parse']);
     // Everything per record is escaped once.
-    const tail = `\t${tsvEscape(at.topic)}\t${at.partition}\t${at.offset}\n`;
+    const tail = `\t${tsvEscape(at.topic)}\t${at.partition}\t${at.offset}\t`;
+    let lineNo = 0;
     const mid1 = `\t${tsvEscape(service)}\t`;
     const resMap = `\t${tsvEscape(mapLiteral(res))}\t`;
     for (const l of rec.lines) {
@@ -137,7 +138,7 @@ export class RowEncoder {
         this.flushText();
         this.chunks.push(tsvEscapeBytes(Buffer.from(l.msg_b64 ?? '', 'base64')));
       }
-      this.text += `${resMap}${tsvEscape(mapLiteral(attrs))}${tail}`;
+      this.text += `${resMap}${tsvEscape(mapLiteral(attrs))}${tail}${lineNo++}\n`;
       this.rows++;
       const ck = `${rec.host}\u0000${c.name}\u0000${l.stream}\u0000${sev.text ? sev.text.toLowerCase() : 'unknown'}`;
       this.lineCounts.set(ck, (this.lineCounts.get(ck) ?? 0) + 1);

@@ -5,8 +5,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { PageLimits } from '../query/logs-page.js';
 import type { LogStore } from '../store/store.js';
-import { openApi, registerLogsRoute } from './logs-route.js';
+import { DEFAULT_LIMITS, openApi, registerLogsRoute } from './logs-route.js';
 
 export interface CollectorStatus {
   consuming: boolean;
@@ -21,6 +22,8 @@ export interface AppDeps {
   store?: LogStore;
   /** Bearer token required on /api/* when set (SHIPLOG_API_TOKEN). */
   apiToken?: string;
+  /** Page size and query time limits of /api/v1 (SHIPLOG_API_MAX_RESULT_BYTES, SHIPLOG_API_QUERY_TIMEOUT). */
+  limits?: PageLimits;
 }
 
 export function build(deps: AppDeps): FastifyInstance {
@@ -49,7 +52,7 @@ export function build(deps: AppDeps): FastifyInstance {
     return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: 'internal', message: err.message });
   });
   app.get('/openapi.json', async () => openApi());
-  if (deps.store) registerLogsRoute(app, deps.store);
+  if (deps.store) registerLogsRoute(app, deps.store, deps.limits ?? DEFAULT_LIMITS);
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();

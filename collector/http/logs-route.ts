@@ -1,196 +1,121 @@
 /**
- * GET /api/v1/logs: stored lines by container (exact or glob), host, compose service,
- * stream, level, text (`q`, or a regular expression with regex=true) and time range, newest
- * first. Every value reaches the database as a query parameter, never as SQL text.
+ * The query API under /api/v1: stored lines (cursor-paged), their live tail, a volume
+ * histogram and the known containers. Parameters are validated by the JSON schemas below
+ * (fastify/ajv) and reach the database only as bound parameters.
  */
-import type { FastifyInstance } from 'fastify';
-import { parseDurationMs } from '../../lib/env-config.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { listContainers, containersQuerySchema, type ContainersRequest } from '../query/containers.js';
+import { BadParameter, filterProperties } from '../query/filters.js';
+import { histogram, histogramQuerySchema, type HistogramRequest } from '../query/histogram.js';
+import { buildPageQuery, readPage, toLine, type PageLimits, type PageRequest } from '../query/logs-page.js';
 import { LOGS_TABLE, quoteIdent } from '../store/schema.js';
-import type { LogStore, QueryParams } from '../store/store.js';
+import type { LogStore } from '../store/store.js';
 import { registerTailRoute } from './tail-route.js';
 
 export const MAX_LIMIT = 10_000;
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const logsQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    container: { type: 'string', maxLength: 256, description: 'Container name, exact or a glob with * and ?' },
-    host: { type: 'string', maxLength: 256 },
-    service: { type: 'string', maxLength: 256, description: 'Compose/swarm service (or the container name when it has none)' },
-    stream: { type: 'string', enum: ['stdout', 'stderr'] },
-    level: { type: 'string', enum: [...LEVELS] },
-    q: { type: 'string', maxLength: 1024, description: 'Text the line contains (case-sensitive)' },
-    regex: { type: 'boolean', default: false, description: 'Treat q as an RE2 regular expression' },
-    since: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now (15m, 2h, 7d)' },
-    until: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now' },
+    ...filterProperties,
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
+    order: { type: 'string', enum: ['newest', 'oldest'], default: 'newest', description: 'newest (default) or oldest first' },
+    cursor: { type: 'string', maxLength: 1024, description: 'next_cursor of the previous page: the lines after it, in the same order' },
   },
 } as const;
 
-export interface LogsQuery {
-  container?: string;
-  host?: string;
-  service?: string;
-  stream?: 'stdout' | 'stderr';
-  level?: (typeof LEVELS)[number];
-  q?: string;
-  regex?: boolean;
-  since?: string;
-  until?: string;
-  limit?: number;
-}
+export const DEFAULT_LIMITS: PageLimits = { maxResultBytes: 16 * 1024 ** 2, queryTimeoutMs: 10_000 };
 
-export class BadParameter extends Error {
-  constructor(readonly parameter: string, message: string) {
-    super(`${parameter}: ${message}`);
-  }
-}
-
-/** RFC 3339 or a duration before `now`, to epoch nanoseconds (as a decimal string). */
-export function timeParam(name: string, v: string, now: number): string {
-  const d = parseDurationMs(v);
-  if (d !== undefined) return (BigInt(now - d) * 1_000_000n).toString();
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
-  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
-  if (!m || Number.isNaN(ms)) throw new BadParameter(name, `"${v}" is neither an RFC 3339 time (2026-11-23T16:00:00Z) nor a duration (15m)`);
-  return (BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0')).toString();
-}
-
-function globToRe2(glob: string): string {
-  let re = '^';
-  for (const ch of glob) re += ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
-  return `${re}$`;
-}
-
-/** The WHERE clause and its parameters for a query. */
-export function buildLogsQuery(db: string, q: LogsQuery, now = Date.now()): { sql: string; params: QueryParams } {
-  const where: string[] = [];
-  const params: QueryParams = {};
-  if (q.container) {
-    if (/[*?]/.test(q.container)) {
-      where.push('match(ContainerName, {container_re:String})');
-      params.container_re = globToRe2(q.container);
-    } else {
-      where.push('ContainerName = {container:String}');
-      params.container = q.container;
+/** Answers a BadParameter with a 400 naming it, and an engine timeout with a 503 naming the setting. */
+export async function answering<T>(reply: FastifyReply, limits: PageLimits, work: () => Promise<T>): Promise<T | FastifyReply> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof BadParameter) return reply.code(400).send({ error: 'bad_parameter', parameter: err.parameter, message: err.message });
+    if (/TIMEOUT_EXCEEDED|Timeout exceeded/.test((err as Error).message)) {
+      return reply.code(503).send({
+        error: 'query_timeout',
+        message: `the query ran longer than ${limits.queryTimeoutMs / 1000} s (SHIPLOG_API_QUERY_TIMEOUT); narrow it with since/until, container or host`,
+      });
     }
+    throw err;
   }
-  if (q.host) {
-    where.push('HostName = {host:String}');
-    params.host = q.host;
-  }
-  if (q.service) {
-    where.push('ServiceName = {service:String}');
-    params.service = q.service;
-  }
-  if (q.stream) {
-    where.push('Stream = {stream:String}');
-    params.stream = q.stream;
-  }
-  if (q.level) {
-    where.push('SeverityText = {level:String}');
-    params.level = q.level.toUpperCase();
-  }
-  if (q.q) {
-    if (q.regex) {
-      where.push('match(Body, {q:String})');
-      params.q = q.q;
-    } else {
-      // LIKE with the pattern's own wildcards escaped: the token index can still prune.
-      where.push('Body LIKE {q:String}');
-      params.q = `%${q.q.replace(/[\\%_]/g, '\\$&')}%`;
-    }
-  }
-  if (q.since) {
-    const ns = timeParam('since', q.since, now);
-    where.push('Timestamp >= fromUnixTimestamp64Nano({since:Int64}) AND TimestampTime >= toDateTime(intDiv({since:Int64}, 1000000000))');
-    params.since = ns;
-  }
-  if (q.until) {
-    const ns = timeParam('until', q.until, now);
-    where.push('Timestamp < fromUnixTimestamp64Nano({until:Int64}) AND TimestampTime <= toDateTime(intDiv({until:Int64}, 1000000000))');
-    params.until = ns;
-  }
-  params.limit = q.limit ?? 100;
-  const sql = `SELECT
-      concat(formatDateTime(Timestamp, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Nano(Timestamp) % 1000000000), 9, '0'), 'Z') AS timestamp,
-      HostName AS host, ContainerId AS container_id, ContainerName AS container_name, ResourceAttributes['container.image.name'] AS image,
-      ServiceName AS service, Stream AS stream, lower(SeverityText) AS level, hex(Body) AS body_hex, LogAttributes AS attributes
-    FROM ${db}.${LOGS_TABLE}
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY Timestamp DESC
-    LIMIT {limit:UInt32}
-    SETTINGS max_execution_time = 10`;
-  return { sql, params };
 }
 
-export interface LogRow {
-  timestamp: string;
-  host: string;
-  container_id: string;
-  container_name: string;
-  image: string;
-  service: string;
-  stream: string;
-  level: string;
-  body_hex: string;
-  attributes: Record<string, string>;
-}
-
-export function registerLogsRoute(app: FastifyInstance, store: LogStore): void {
+export function registerLogsRoute(app: FastifyInstance, store: LogStore, limits: PageLimits = DEFAULT_LIMITS): void {
   const db = quoteIdent(store.database);
-  app.get('/api/v1/logs', { schema: { querystring: logsQuerySchema } }, async (req, reply) => {
-    let built;
-    try {
-      built = buildLogsQuery(db, req.query as LogsQuery);
-    } catch (err) {
-      if (err instanceof BadParameter) return reply.code(400).send({ error: 'bad_parameter', parameter: err.parameter, message: err.message });
-      throw err;
-    }
-    const rows = await store.query<LogRow>(built.sql, built.params);
-    return { data: rows.map(toLine) };
-  });
-  registerTailRoute(app, store, db);
+  app.get('/api/v1/logs', { schema: { querystring: logsQuerySchema } }, async (req, reply) =>
+    answering(reply, limits, async () => {
+      const page = await readPage(store, buildPageQuery(db, LOGS_TABLE, req.query as PageRequest, limits));
+      return { data: page.rows.map(toLine), next_cursor: page.next ?? null };
+    }),
+  );
+  app.get('/api/v1/logs/histogram', { schema: { querystring: histogramQuerySchema } }, async (req, reply) =>
+    answering(reply, limits, () => histogram(store, db, LOGS_TABLE, req.query as HistogramRequest, limits.queryTimeoutMs)),
+  );
+  app.get('/api/v1/containers', { schema: { querystring: containersQuerySchema } }, async (req, reply) =>
+    answering(reply, limits, async () => ({ data: await listContainers(store, db, req.query as ContainersRequest, limits.queryTimeoutMs) })),
+  );
+  registerTailRoute(app, store, db, limits);
 }
 
-/** A stored row as the API returns it. */
-export function toLine(r: LogRow) {
-  return {
-    timestamp: r.timestamp,
-    host: r.host,
-    container_id: r.container_id,
-    container_name: r.container_name,
-    image: r.image,
-    service: r.service,
-    stream: r.stream,
-    level: r.level,
-    message: Buffer.from(r.body_hex, 'hex').toString('utf8'),
-    attributes: r.attributes,
-  };
-}
+const params = (props: object, skip: string[] = []) =>
+  Object.entries(props)
+    .filter(([n]) => !skip.includes(n))
+    .map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 
-/** The OpenAPI document for what the API serves now, made from the same schema. */
+const BAD = { '400': { description: 'A bad parameter, named in the answer: { error: "bad_parameter", parameter, message }' } };
+const TIMEOUT = { '503': { description: 'The query ran longer than SHIPLOG_API_QUERY_TIMEOUT: { error: "query_timeout", message }' } };
+
+/** The OpenAPI document, made from the same schemas the routes validate with. */
 export function openApi(): object {
   return {
     openapi: '3.1.0',
     info: { title: 'shiplog', version: '0.1.0' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Only when SHIPLOG_API_TOKEN is set' } } },
     paths: {
       '/api/v1/logs': {
         get: {
-          summary: 'Stored log lines, newest first',
-          parameters: Object.entries(logsQuerySchema.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
-          responses: { '200': { description: '{ "data": [ { timestamp, host, container_id, container_name, image, service, stream, level, message, attributes } ] }' }, '400': { description: 'A bad parameter, named in the answer' } },
+          summary: 'Stored log lines, newest (or oldest) first, a page at a time',
+          description:
+            'A page holds at most `limit` lines and at most SHIPLOG_API_MAX_RESULT_BYTES of line text (at least one line). ' +
+            '`next_cursor` is set while more lines match: pass it as `cursor` with the same filters for the next page. ' +
+            'Lines with equal timestamps keep a fixed order, so paging neither skips nor repeats one.',
+          parameters: params(logsQuerySchema.properties),
+          responses: {
+            '200': { description: '{ "data": [ { timestamp, host, container_id, container_name, image, service, stream, level, message, attributes } ], "next_cursor": string | null }' },
+            ...BAD,
+            ...TIMEOUT,
+          },
         },
       },
       '/api/v1/logs/tail': {
         get: {
           summary: 'Live tail as Server-Sent Events: the newest `backlog` lines, then new lines as they are stored',
-          parameters: [...Object.entries(logsQuerySchema.properties).filter(([n]) => n !== 'limit'), ['backlog', { type: 'integer', minimum: 0, maximum: 10000, default: 10 }] as const].map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
-          responses: { '200': { description: 'text/event-stream; each event is one line as in /api/v1/logs' }, '400': { description: 'A bad parameter' } },
+          parameters: [...params(logsQuerySchema.properties, ['limit', 'order', 'cursor']), { name: 'backlog', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: MAX_LIMIT, default: 10 } }],
+          responses: { '200': { description: 'text/event-stream; each `data:` event is one line as in /api/v1/logs' }, ...BAD },
+        },
+      },
+      '/api/v1/logs/histogram': {
+        get: {
+          summary: 'Lines per interval and level, with the filters of /api/v1/logs (since defaults to 1h)',
+          parameters: params(histogramQuerySchema.properties),
+          responses: { '200': { description: '{ interval_seconds, from, to, buckets: [ { time, total, levels: { error: n, … } } ] }' }, ...BAD, ...TIMEOUT },
+        },
+      },
+      '/api/v1/containers': {
+        get: {
+          summary: 'Containers seen in the window (default 24h): host, image, state, last seen, log volume',
+          parameters: params(containersQuerySchema.properties),
+          responses: {
+            '200': { description: '{ data: [ { host, id, name, image, service, state, exit_code?, health?, last_seen, last_log?, log_lines, log_bytes } ] }' },
+            ...BAD,
+            ...TIMEOUT,
+          },
         },
       },
     },
+    security: [{ bearer: [] }],
   };
 }

@@ -7,7 +7,9 @@
  *  - HostName, ContainerName, ContainerId, Stream: materialized from the attribute maps, for
  *    filters that read one small column instead of a map;
  *  - KafkaTopic/KafkaPartition/KafkaOffset: where a row came from, so a collector that takes
- *    over a partition knows exactly what is stored already (exactly-once across crashes).
+ *    over a partition knows exactly what is stored already (exactly-once across crashes);
+ *    with RecordLine (the line's place in its record) they name one line, which is what the
+ *    query API's cursors rest on.
  *
  * Codecs: ZSTD(3) on the attribute maps (repetitive per container: 2x smaller than ZSTD(1) for
  * the same insert rate, see bench/), ZSTD(1) elsewhere.
@@ -167,6 +169,15 @@ SETTINGS ttl_only_drop_parts = 1${o.replicated ? '' : ', non_replicated_deduplic
   ],
 });
 
+MIGRATIONS.push({
+  version: 3,
+  description: 'otel_logs.RecordLine: a line\'s place in its record, so (KafkaTopic, KafkaPartition, KafkaOffset, RecordLine) names one line',
+  statements: (o) => {
+    const tables = o.replicated ? [logsLocalTable(o), LOGS_TABLE] : [LOGS_TABLE];
+    return tables.map((t) => `ALTER TABLE ${q(o.database)}.${q(t)}${onCluster(o)} ADD COLUMN IF NOT EXISTS RecordLine UInt32 CODEC(Delta(4), ZSTD(1)) AFTER KafkaOffset`);
+  },
+});
+
 export const STATS_INSERT_COLUMNS = [
   'Timestamp', 'HostName', 'ContainerId', 'ContainerName', 'Image', 'Labels', 'StartedAt',
   'CpuTotalNs', 'CpuUserNs', 'CpuSystemNs', 'CpuPeriods', 'CpuThrottledPeriods', 'CpuThrottledNs',
@@ -208,6 +219,7 @@ export const LOG_INSERT_COLUMNS = [
   'KafkaTopic',
   'KafkaPartition',
   'KafkaOffset',
+  'RecordLine',
 ] as const;
 
 export function quoteIdent(name: string): string {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it, inject } from 'vitest';
+import { readSse } from '../../../lib/sse.js';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
@@ -31,7 +32,7 @@ async function up(env: Record<string, string>): Promise<Up> {
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => proc.on('exit', r));
-  await waitFor(() => /listening (\S+)/.test(out) && out.includes('shiplog up: following'), 60_000, 'shiplog up to start');
+  await waitFor(() => /listening (\S+)/.test(out) && out.includes('shiplog up: '), 60_000, 'shiplog up to start');
   return { proc, url: (/listening (\S+)/.exec(out) as RegExpExecArray)[1] as string, exited, output: () => out };
 }
 
@@ -74,6 +75,66 @@ describe('shiplog up', () => {
     expect((await logs(u, `q=up-8999&container=${c.name.slice(0, 6)}*`)).body.data?.map((d) => d.message)).toEqual(['up-8999']);
     expect((await logs(u, `container=${c.name}&since=1h&limit=5`)).body.data).toHaveLength(5);
     expect((await logs(u, `container=${c.name}&until=2000-01-01T00:00:00Z`)).body.data).toHaveLength(0);
+
+    // Paging oldest first gives the lines in the order the container wrote them.
+    const emitted = [...Array.from({ length: 9000 }, (_, i) => `up-${i + 1}`), 'ERROR the end'];
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await fetch(`${u.url}/api/v1/logs?container=${c.name}&order=oldest&limit=700${cursor ? `&cursor=${cursor}` : ''}`);
+      const body = (await r.json()) as { data: { message: string }[]; next_cursor: string | null };
+      paged.push(...body.data.map((d) => d.message));
+      cursor = body.next_cursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual(emitted);
+    // Its volume by level, and the container in the list with its state.
+    const hist = (await (await fetch(`${u.url}/api/v1/logs/histogram?container=${c.name}&since=15m&interval=10s`)).json()) as { buckets: { total: number; levels: Record<string, number> }[] };
+    expect(hist.buckets.reduce((s, b) => s + b.total, 0)).toBe(9_001);
+    expect(hist.buckets.reduce((s, b) => s + (b.levels.error ?? 0), 0)).toBe(1);
+    await waitFor(async () => {
+      const list = (await (await fetch(`${u.url}/api/v1/containers?container=${c.name}`)).json()) as { data: { state: string }[] };
+      return list.data[0]?.state === 'exited';
+    }, 20_000, 'the container listed as exited');
+    const listed = (await (await fetch(`${u.url}/api/v1/containers?container=${c.name}`)).json()) as { data: Record<string, unknown>[] };
+    expect(listed.data).toEqual([expect.objectContaining({ id: c.id, name: c.name, image: 'shiplog-test/busybox:latest', state: 'exited', exit_code: 0, log_lines: 9_001, service: 'upsvc' })]);
+    // The CLI reads all of it page by page (-n all), oldest first, with Docker's timestamps (-t).
+    const cli = await new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'logs', c.name, '-n', 'all', '-t'], { env: { PATH: process.env.PATH, SHIPLOG_URL: u.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let o = '';
+      p.stdout?.on('data', (d: Buffer) => (o += d.toString()));
+      p.on('exit', () => resolve(o));
+    });
+    const cliLines = cli.split('\n').filter(Boolean);
+    expect(cliLines.map((l) => l.replace(/^\S+ \| \S+ /, ''))).toEqual(emitted);
+    expect(cliLines[0]).toMatch(new RegExp(`^${c.name}@\\S+ \\| \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{9}Z up-1$`));
+  });
+
+  it('with SHIPLOG_KAFKA_BROKERS, ships through Kafka and serves the same API', async () => {
+    const data = tempDir('shiplog-up-');
+    cleanups.push(data.cleanup);
+    const scope = testScope();
+    const prefix = `up-${scope.value.slice(0, 8)}`;
+    const u = await up({
+      SHIPLOG_DATA_DIR: data.dir,
+      SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`,
+      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
+      SHIPLOG_KAFKA_TOPIC_PREFIX: prefix,
+      SHIPLOG_COLLECTOR_GROUP: `g-${prefix}`,
+      SHIPLOG_COLLECTOR_BATCH_WAIT: '100ms',
+      SHIPLOG_AGENT_PORT: '0',
+      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+    });
+    cleanups.push(async () => {
+      u.proc.kill('SIGTERM');
+      await u.exited;
+    });
+    expect(u.output()).toContain('shiplog up: through Kafka at');
+    const c = await runContainer({ script: "seq 1 500 | sed 's/^/kafka-up-/'", labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitFor(async () => ((await logs(u, `container=${c.name}&limit=1000`)).body.data?.length ?? 0) >= 500, 90_000, 'the lines stored through Kafka');
+    const got = (await logs(u, `container=${c.name}&limit=1000&order=oldest`)).body.data?.map((d) => d.message);
+    expect(got).toEqual(Array.from({ length: 500 }, (_, i) => `kafka-up-${i + 1}`));
   });
 
   it('rejects bad parameters with a 400 naming them, and never runs them as SQL', async () => {
@@ -121,16 +182,8 @@ describe('shiplog up', () => {
     const ac = new AbortController();
     void (async () => {
       const res = await fetch(`${u.url}/api/v1/logs/tail?container=${name}&backlog=0`, { signal: ac.signal });
-      const dec = new TextDecoder();
-      let buf = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += dec.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) !== -1) {
-          const ev = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          if (ev.startsWith('data: ')) delays.push(Date.now() - Date.parse((JSON.parse(ev.slice(6)) as { timestamp: string }).timestamp));
-        }
+      for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+        if (ev.event === 'message') delays.push(Date.now() - Date.parse((JSON.parse(ev.data) as { timestamp: string }).timestamp));
       }
     })().catch(() => undefined);
     cleanups.push(() => ac.abort());

@@ -34,7 +34,7 @@ describe('TSV encoding', () => {
 });
 
 describe('RowEncoder', () => {
-  it('makes one row per line with severity, service, attributes and Kafka coordinates', () => {
+  it('makes one row per line with severity, service, attributes, Kafka coordinates and place in the record', () => {
     const e = new RowEncoder();
     e.add(
       rec(
@@ -55,8 +55,10 @@ describe('RowEncoder', () => {
     expect(a[5]).toContain("'container.name':'api-1'");
     expect(a[5]).toContain("'service.name':'api'");
     expect(a[6]).toBe("{'log.iostream':'stdout'}");
-    expect(a.slice(7)).toEqual(['shiplog.logs', '4', '77']);
+    expect(a.slice(7)).toEqual(['shiplog.logs', '4', '77', '0']);
     expect(b.slice(1, 3)).toEqual(['WARN', '13']);
+    // RecordLine: the line's place in its record.
+    expect(rows.map((r) => r[10])).toEqual(['0', '1', '2']);
     expect(b[6]).toBe("{'log.iostream':'stderr','level':'warn','user':'x','n':'2'}");
     // Binary line: the exact bytes, TSV-escaped.
     expect(Buffer.from(c[4] as string, 'latin1')).toEqual(Buffer.from([0xff, 0x5c, 0x74]));

@@ -1,0 +1,130 @@
+/**
+ * The filters every log query shares (/api/v1/logs, its tail and its histogram), from query
+ * parameters to a WHERE clause. Values reach the database only as bound parameters
+ * ({name:Type}); the SQL text is made from constants.
+ */
+import { parseDurationMs } from '../../lib/env-config.js';
+import type { QueryParams } from '../store/store.js';
+
+export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** JSON schema of the filter parameters (fastify validates; OpenAPI is made from it). */
+export const filterProperties = {
+  container: { type: 'string', maxLength: 256, description: 'Container name, exact or a glob with * and ?' },
+  host: { type: 'string', maxLength: 256 },
+  service: { type: 'string', maxLength: 256, description: 'Compose/swarm service (or the container name when it has none)' },
+  stream: { type: 'string', enum: ['stdout', 'stderr'] },
+  level: { type: 'string', enum: [...LEVELS] },
+  q: { type: 'string', maxLength: 1024, description: 'Text the line contains (case-sensitive)' },
+  regex: { type: 'boolean', default: false, description: 'Treat q as an RE2 regular expression' },
+  since: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now (15m, 2h, 7d)' },
+  until: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now' },
+} as const;
+
+export interface LogFilters {
+  container?: string;
+  host?: string;
+  service?: string;
+  stream?: 'stdout' | 'stderr';
+  level?: (typeof LEVELS)[number];
+  q?: string;
+  regex?: boolean;
+  since?: string;
+  until?: string;
+}
+
+/** A query parameter the caller got wrong; answered with a 400 naming it. */
+export class BadParameter extends Error {
+  constructor(readonly parameter: string, message: string) {
+    super(`${parameter}: ${message}`);
+  }
+}
+
+/** RFC 3339 or a duration before `now`, to epoch nanoseconds. */
+export function timeParam(name: string, v: string, now: number): bigint {
+  const d = parseDurationMs(v);
+  if (d !== undefined) return BigInt(now - d) * 1_000_000n;
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+  if (!m || Number.isNaN(ms)) throw new BadParameter(name, `"${v}" is neither an RFC 3339 time (2026-11-23T16:00:00Z) nor a duration (15m)`);
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+}
+
+function globToRe2(glob: string): string {
+  let re = '^';
+  for (const ch of glob) re += ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  return `${re}$`;
+}
+
+/** Container name condition on column `col` (exact, or a glob). */
+export function containerCondition(col: string, name: string, params: QueryParams): string {
+  if (/[*?]/.test(name)) {
+    params.container_re = globToRe2(name);
+    return `match(${col}, {container_re:String})`;
+  }
+  params.container = name;
+  return `${col} = {container:String}`;
+}
+
+/** Conditions on Timestamp/TimestampTime from epoch nanoseconds (TimestampTime lets partitions prune). */
+export function timeConditions(since: bigint | undefined, until: bigint | undefined, params: QueryParams): string[] {
+  const out: string[] = [];
+  if (since !== undefined) {
+    out.push('Timestamp >= fromUnixTimestamp64Nano({since:Int64}) AND TimestampTime >= toDateTime(intDiv({since:Int64}, 1000000000))');
+    params.since = since.toString();
+  }
+  if (until !== undefined) {
+    out.push('Timestamp < fromUnixTimestamp64Nano({until:Int64}) AND TimestampTime <= toDateTime(intDiv({until:Int64}, 1000000000))');
+    params.until = until.toString();
+  }
+  return out;
+}
+
+export interface Where {
+  conditions: string[];
+  params: QueryParams;
+  since?: bigint;
+  until?: bigint;
+}
+
+/** The conditions and their parameters for the logs table. */
+export function logFilters(f: LogFilters, now = Date.now()): Where {
+  const conditions: string[] = [];
+  const params: QueryParams = {};
+  if (f.container) conditions.push(containerCondition('ContainerName', f.container, params));
+  if (f.host) {
+    conditions.push('HostName = {host:String}');
+    params.host = f.host;
+  }
+  if (f.service) {
+    conditions.push('ServiceName = {service:String}');
+    params.service = f.service;
+  }
+  if (f.stream) {
+    conditions.push('Stream = {stream:String}');
+    params.stream = f.stream;
+  }
+  if (f.level) {
+    conditions.push('SeverityText = {level:String}');
+    params.level = f.level.toUpperCase();
+  }
+  if (f.q) {
+    if (f.regex) {
+      conditions.push('match(Body, {q:String})');
+      params.q = f.q;
+    } else {
+      // LIKE with the pattern's own wildcards escaped: the token index can still prune.
+      conditions.push('Body LIKE {q:String}');
+      params.q = `%${f.q.replace(/[\\%_]/g, '\\$&')}%`;
+    }
+  }
+  const since = f.since ? timeParam('since', f.since, now) : undefined;
+  const until = f.until ? timeParam('until', f.until, now) : undefined;
+  if (since !== undefined && until !== undefined && until <= since) throw new BadParameter('until', 'must be later than since');
+  conditions.push(...timeConditions(since, until, params));
+  return { conditions, params, since, until };
+}
+
+export function whereSql(conditions: string[]): string {
+  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+}
