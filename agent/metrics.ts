@@ -9,7 +9,23 @@ export interface AgentProbe {
   containersExcluded(): number;
 }
 
+/**
+ * Label values of the error and drop counters, exported at 0 from the start: an alert on
+ * increase() sees the first error, and dashboards show 0 rather than "no data".
+ */
+const DOCKER_OPS = ['events', 'inspect', 'logs', 'decode'];
+const DROP_REASONS = ['record_too_large'];
+const STATS_STAGES = ['sample', 'ship'];
+
 export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
+  const m = agentMetrics(registry, probe);
+  for (const op of DOCKER_OPS) m.dockerErrors.inc({ op }, 0);
+  for (const reason of DROP_REASONS) m.linesDropped.inc({ reason }, 0);
+  for (const stage of STATS_STAGES) m.statsErrors.inc({ stage }, 0);
+  return m;
+}
+
+function agentMetrics(registry: Registry, probe: AgentProbe) {
   const r = [registry];
   return {
     linesRead: new Counter({ name: 'shiplog_agent_lines_read_total', help: 'Log lines read from Docker, per container and stream.', labelNames: ['container', 'stream'], registers: r }),

@@ -5,7 +5,17 @@ export interface CollectorProbe {
   storageUp(): boolean;
 }
 
-export function createCollectorMetrics(registry: Registry, probe: CollectorProbe) {
+/** Why a record goes to the DLQ (decode-record.ts RejectReason, plus rows the encoder refused). */
+const REJECT_REASONS = ['empty', 'oversized', 'not_json', 'schema', 'unencodable'];
+
+export function createCollectorMetrics(registry: Registry, probe: CollectorProbe, topics: string[] = []) {
+  const m = collectorMetrics(registry, probe);
+  // Exported at 0 from the start, so increase() sees the first rejection (and dashboards show 0).
+  for (const topic of topics) for (const reason of REJECT_REASONS) m.recordsRejected.inc({ topic, reason }, 0);
+  return m;
+}
+
+function collectorMetrics(registry: Registry, probe: CollectorProbe) {
   const r = [registry];
   return {
     recordsConsumed: new Counter({ name: 'shiplog_collector_records_consumed_total', help: 'Kafka records consumed, by topic.', labelNames: ['topic'], registers: r }),

@@ -58,7 +58,9 @@ export class CadvisorState {
     e.image = r.container.image;
     e.labels = r.container.labels;
     e.lastSeenMs = Math.max(e.lastSeenMs, t);
-    if (r.container.started_at && !r.container.started_at.startsWith('0001-')) e.startedSec = Date.parse(r.container.started_at) / 1000;
+    // The agent's started_at comes from its last inspect and can predate a restart the start
+    // event already told: never move back.
+    if (r.container.started_at && !r.container.started_at.startsWith('0001-')) e.startedSec = Math.max(e.startedSec ?? 0, Date.parse(r.container.started_at) / 1000);
   }
 
   onEvent(r: EventRecord, partition: number): void {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (as root): Docker engine,
 # static busybox (for the test image), kcat, Java + Maven (Kafka broker), Prometheus (scrape
-# tests). No-op when present.
+# tests), amtool and docker-compose (deployment files are validated). No-op when present.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -10,6 +10,8 @@ command -v kcat >/dev/null || need+=(kcat)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
