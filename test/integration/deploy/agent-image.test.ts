@@ -1,0 +1,69 @@
+/**
+ * deploy/Dockerfile's agent target builds on the test dockerd and the image runs as a
+ * container against it, as an unprivileged user with the Docker socket mounted read-only,
+ * shipping a container's logs to Kafka; its healthcheck reports healthy.
+ *
+ * No image can be pulled here, so the two inputs the Dockerfile would pull or download are
+ * made locally (test/env/image-parts.sh): NODE_IMAGE from this machine's Node runtime, and
+ * the compiled app (APP) from this checkout. The Dockerfile's own steps run as written.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { tempDir } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
+import { docker, dockerEnv, removeContainers, runContainer, testScope } from '../../helpers/docker.js';
+import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../../..');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  await runCleanups(cleanups);
+});
+
+describe('agent image', () => {
+  it('builds from deploy/Dockerfile and ships logs as non-root with the socket read-only', async () => {
+    // The classic builder: Debian's docker CLI has no buildx for BuildKit.
+    const env = { ...dockerEnv(), DOCKER_BUILDKIT: '0' };
+    const parts = resolve(ROOT, 'test/env/image-parts.sh');
+    await run('bash', [parts, 'node-runtime', 'shiplog-test/node-runtime:latest'], { env });
+    await run('bash', [parts, 'app', 'shiplog-test/app:latest'], { env, maxBuffer: 1 << 26 });
+    const tag = 'shiplog-test/agent:latest';
+    await run('docker', ['build', '-f', 'deploy/Dockerfile', '--target', 'agent', '--build-arg', 'NODE_IMAGE=shiplog-test/node-runtime:latest', '--build-arg', 'APP=shiplog-test/app:latest', '-t', tag, '.'], { cwd: ROOT, env, maxBuffer: 1 << 26 });
+    const config = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config}}', tag])) as { User: string; Healthcheck?: { Test: string[] }; Entrypoint: string[] };
+    expect(config.User).toBe('node');
+    expect(config.Healthcheck?.Test.join(' ')).toContain('/healthz');
+    // The agent image has no embedded engine.
+    expect(await docker(['run', '--rm', '--network', 'none', '--entrypoint', 'sh', tag, '-c', 'ls /app/node_modules /app/node_modules/@* | grep -c chdb || true'])).toBe('0');
+
+    const sock = (inject('dockerHost') ?? '').replace(/^unix:\/\//, '');
+    const gid = (await run('stat', ['-c', '%g', sock])).stdout.trim();
+    const scope = testScope();
+    const prefix = `img-${scope.value.slice(0, 8)}`;
+    const data = tempDir('shiplog-img-');
+    cleanups.push(data.cleanup);
+    // Host network: the broker listens on this machine's loopback (no bridge here).
+    const agentId = await docker([
+      'run', '-d', '--network', 'host', '--name', `agent-${scope.value.slice(0, 8)}`,
+      '-v', `${sock}:/var/run/docker.sock:ro`, '--group-add', gid,
+      '--health-interval', '2s', '--health-start-period', '5s',
+      '-e', `SHIPLOG_KAFKA_BROKERS=${inject('kafkaBrokers')}`, '-e', `SHIPLOG_KAFKA_TOPIC_PREFIX=${prefix}`,
+      '-e', `SHIPLOG_INCLUDE_LABELS=${scope.label}=${scope.value}`, '-e', 'SHIPLOG_AGENT_ADDRESS=127.0.0.1', '-e', `SHIPLOG_AGENT_PORT=${20000 + Math.floor(Math.random() * 20000)}`,
+      '-e', 'SHIPLOG_STATS_INTERVAL=0', '-e', 'KAFKAJS_NO_PARTITIONER_WARNING=1',
+      tag,
+    ]);
+    cleanups.push(() => removeContainers([agentId]));
+    await waitFor(async () => (await docker(['inspect', '--format', '{{.State.Health.Status}}', agentId]).catch(() => '')) === 'healthy', 90_000, 'the agent container to be healthy').catch(async (err) => {
+      console.log(await docker(['logs', '--tail', '50', agentId]).catch(() => ''));
+      throw err;
+    });
+    expect(await docker(['exec', agentId, 'id', '-u'])).toBe('1000');
+    const c = await runContainer({ script: "seq 1 300 | sed 's/^/from-image-/'", labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitFor(async () => (linesByContainer(await readTopic(`${prefix}.logs`)).get(c.id)?.lines.length ?? 0) >= 300, 60_000, 'the lines in Kafka');
+    const lines = linesByContainer(await readTopic(`${prefix}.logs`)).get(c.id)?.lines.map((l) => l.bytes.toString());
+    expect(lines).toEqual(Array.from({ length: 300 }, (_, i) => `from-image-${i + 1}`));
+  });
+});
