@@ -5,8 +5,8 @@ export interface CollectorProbe {
   storageUp(): boolean;
 }
 
-/** Why a record goes to the DLQ (decode-record.ts RejectReason, plus rows the encoder refused). */
-const REJECT_REASONS = ['empty', 'oversized', 'not_json', 'schema', 'unencodable'];
+/** Why a record goes to the DLQ (decode-record.ts RejectReason, plus rows the encoder or the store refused). */
+const REJECT_REASONS = ['empty', 'oversized', 'not_json', 'schema', 'unencodable', 'unstorable'];
 
 export function createCollectorMetrics(registry: Registry, probe: CollectorProbe, topics: string[] = []) {
   const m = collectorMetrics(registry, probe);

@@ -74,7 +74,9 @@ export function toSample(j: StatsJson, hostMemory: number): StatsSample {
   };
 }
 
-export async function sampleContainer(docker: DockerClient, id: string, hostMemory: number): Promise<StatsSample> {
+/** A sample, or undefined when the container is not running (Docker then answers with its zero time, 0001-01-01, and no figures). */
+export async function sampleContainer(docker: DockerClient, id: string, hostMemory: number): Promise<StatsSample | undefined> {
   const j = (await docker.getJson(`/containers/${encodeURIComponent(id)}/stats`, { stream: false, 'one-shot': true })) as StatsJson;
+  if (j.read?.startsWith('0001-')) return undefined;
   return toSample(j, hostMemory);
 }

@@ -91,7 +91,9 @@ export class AuxShipper {
       while (i < containers.length) {
         const c = containers[i++] as ContainerMeta;
         try {
-          records.push({ key: c.id, value: statsRecord(this.host, c, await sampleContainer(this.docker, c.id, this.hostMemory)) });
+          const sample = await sampleContainer(this.docker, c.id, this.hostMemory);
+          // Stopped between listing and sampling (e.g. restarting): nothing to report.
+          if (sample) records.push({ key: c.id, value: statsRecord(this.host, c, sample) });
         } catch (err) {
           // Usually a container that just stopped.
           this.metrics.statsErrors.inc({ stage: 'sample' });

@@ -41,6 +41,20 @@ export interface ConsumerConfig {
 
 class Stale extends Error {}
 
+/** The store refused the rows themselves (a value it cannot parse or hold), not the connection. */
+class DataRejected extends Error {}
+
+/** ClickHouse errors about the data in an insert, by code, name or wording (the HTTP interface may send only the text): retrying the same rows cannot help. */
+const DATA_ERROR = /\bCode: (6|26|27|32|38|41|53|69|70|72|117|321|349)\b|CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND|TYPE_MISMATCH|Cannot parse|Cannot read|is out of range/;
+
+/** One record's rows, kept so that a batch the store refuses can be inserted record by record. */
+interface Piece {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  data: () => Buffer;
+}
+
 export class LogConsumer {
   private consumer: Consumer | undefined;
   /** Per "topic:partition": highest offset known to be stored; cleared on every group join. */
@@ -127,6 +141,7 @@ export class LogConsumer {
       let rows = 0;
       let firstNew: string | undefined;
       const rejected: Rejected[] = [];
+      const pieces: Piece[] = [];
       for (const m of batch.messages) {
         if (stored !== null && BigInt(m.offset) <= stored) continue;
         firstNew ??= m.offset;
@@ -137,8 +152,10 @@ export class LogConsumer {
         }
         try {
           const at = { topic, partition, offset: m.offset };
-          tsv += kind === 'stats' ? statsRow(d.record as StatsRecord, at) : eventRow(d.record as EventRecord, at);
+          const row = kind === 'stats' ? statsRow(d.record as StatsRecord, at) : eventRow(d.record as EventRecord, at);
+          tsv += row;
           rows++;
+          pieces.push({ offset: m.offset, key: m.key, value: m.value, data: () => Buffer.from(row) });
         } catch (err) {
           rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
           continue;
@@ -150,14 +167,8 @@ export class LogConsumer {
       this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
       if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
       if (rows > 0) {
-        const data = Buffer.from(tsv);
-        const token = `${topic}:${partition}:${firstNew}-${last}`;
-        await this.retry('insert', async () => {
-          const end = this.metrics.insertSeconds.startTimer({ table });
-          await this.store.insertTsv(table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, data, token);
-          end();
-        }, p);
-        this.metrics.rowsInserted.inc({ table }, rows);
+        const stored = await this.insertBatch(p, table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `${topic}:${partition}:${firstNew}-${last}`, pieces);
+        this.metrics.rowsInserted.inc({ table }, stored === 'all' ? rows : stored.size);
         this.metrics.batchRows.observe({ table }, rows);
         this.stored.set(`${topic}:${partition}`, BigInt(last));
       }
@@ -182,6 +193,7 @@ export class LogConsumer {
         const stored = await this.retry('read stored offsets', () => this.storedUpTo(LOGS_TABLE, topic, partition), p);
         const enc = new RowEncoder();
         const rejected: Rejected[] = [];
+        const pieces: Piece[] = [];
         let skipped = 0;
         let firstNew: string | undefined;
         for (const m of batch.messages) {
@@ -193,7 +205,14 @@ export class LogConsumer {
           const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
           if (d.ok) {
             try {
-              enc.add(d.record, { topic, partition, offset: m.offset });
+              const at = { topic, partition, offset: m.offset };
+              enc.add(d.record, at);
+              const rec = d.record;
+              pieces.push({ offset: m.offset, key: m.key, value: m.value, data: () => {
+                const one = new RowEncoder();
+                one.add(rec, at);
+                return one.take();
+              } });
               continue;
             } catch (err) {
               rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
@@ -214,18 +233,16 @@ export class LogConsumer {
           const data = enc.take();
           // Same range, same token: a retried insert of this batch is stored once.
           const token = `${topic}:${partition}:${firstNew ?? first}-${last}`;
-          await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
+          const stored = await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
             try {
-              await this.retry('insert', async () => {
-                const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
-                await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, data, token);
-                end();
-              }, p);
+              return await this.insertBatch(p, LOGS_TABLE, LOG_INSERT_COLUMNS, data, token, pieces);
             } finally {
               ispan.end();
             }
           });
+          // Counts below are of the batch; after a refused batch they include the refused records' lines (rare, each logged).
           this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
+          if (stored !== 'all') this.log.warn({ topic, partition, stored: stored.size, records: pieces.length }, 'batch stored record by record after the store refused it');
           for (const [k, count] of enc.lineCounts) {
             const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
             this.metrics.logLines.inc({ host, name, stream, level }, count);
@@ -253,8 +270,44 @@ export class LogConsumer {
     });
   }
 
+  /**
+   * Inserts a batch (retrying while the store is unreachable). If the store refuses the rows
+   * themselves, the batch's records are inserted one by one, in offset order, each with a
+   * token of its own; records refused alone go to the DLQ as `unstorable` with the store's
+   * message, and the partition moves on. Returns 'all' or the offsets stored.
+   */
+  private async insertBatch(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, pieces: Piece[]): Promise<'all' | Set<string>> {
+    const { topic, partition } = p.batch;
+    const insert = (buf: Buffer, tok: string) =>
+      this.retry('insert', async () => {
+        const end = this.metrics.insertSeconds.startTimer({ table });
+        await this.store.insertTsv(table, columns, buf, tok);
+        end();
+      }, p, false, true);
+    try {
+      await insert(data, token);
+      return 'all';
+    } catch (err) {
+      if (!(err instanceof DataRejected)) throw err;
+      this.log.warn({ topic, partition, table, records: pieces.length, err: err.message }, 'the store refused a batch; storing its records one by one');
+    }
+    const stored = new Set<string>();
+    const refused: Rejected[] = [];
+    for (const piece of pieces) {
+      try {
+        await insert(piece.data(), `${topic}:${partition}:${piece.offset}-${piece.offset}`);
+        stored.add(piece.offset);
+      } catch (err) {
+        if (!(err instanceof DataRejected)) throw err;
+        refused.push({ topic, partition, offset: piece.offset, key: piece.key, value: piece.value, reason: 'unstorable', detail: err.message.replace(/\s+/g, ' ').slice(0, 1000) });
+      }
+    }
+    if (refused.length) await this.retry('write to the DLQ', () => this.dlq.send(refused), p, true);
+    return stored;
+  }
+
   /** Retries op with backoff, heartbeating, until it succeeds or the partition is taken away. */
-  private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false): Promise<T> {
+  private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false, dataErrorsFinal = false): Promise<T> {
     let backoff = 250;
     while (true) {
       try {
@@ -263,6 +316,11 @@ export class LogConsumer {
         if (!dlq) this.storageUp = true;
         return r;
       } catch (err) {
+        if (dataErrorsFinal && DATA_ERROR.test(describe(err))) {
+          // The store answered, so it is up; these rows will never go in as they are.
+          this.storageUp = true;
+          throw new DataRejected(describe(err));
+        }
         if (dlq) this.metrics.dlqErrors.inc();
         else {
           this.metrics.storageErrors.inc();

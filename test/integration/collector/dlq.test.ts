@@ -72,3 +72,41 @@ it('routes bad records to the DLQ with reasons and keeps consuming', async () =>
   expect(await collector.metric('shiplog_collector_records_rejected_total')).toBe(4);
   expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'schema' })).toBe(1);
 });
+
+it('a record the store refuses (valid JSON, a value it cannot hold) goes to the DLQ as unstorable; the rest of its batch is stored', async () => {
+  const prefix = `t-${randomUUID()}`;
+  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: ['logs', 'stats', 'events'].map((t) => ({ topic: `${prefix}.${t}`, numPartitions: 1 })) });
+  await admin.disconnect();
+  const stats = (n: number, totalNs: number) =>
+    JSON.stringify({
+      v: 1, type: 'stats', host: 'h', ts: `2026-11-23T16:00:0${n}.5Z`, container: { id: 'b'.repeat(64), name: 'svc', image: 'img', labels: {} },
+      cpu: { total_ns: totalNs, user_ns: 0, system_ns: 0, periods: 0, throttled_periods: 0, throttled_ns: 0 }, memory: { usage: 1, working_set: 1, rss: 1, cache: 0, limit: 0 },
+      networks: {}, blkio: { read_bytes: 0, write_bytes: 0 }, pids: 1,
+    });
+  const producer = kafka.producer();
+  await producer.connect();
+  // 1e30 passes the schema (a number) but no UInt64 column holds it.
+  await producer.send({ topic: `${prefix}.stats`, messages: [{ key: 's1', value: stats(1, 100) }, { key: 's2', value: stats(2, 1e30) }, { key: 's3', value: stats(3, 300) }] });
+  await producer.disconnect();
+
+  const ep = await startChdbEndpoint(tempDir('shiplog-chdb-http-').dir);
+  cleanups.push(() => ep.stop());
+  const group = `g-${randomUUID()}`;
+  const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+  cleanups.push(async () => void (await collector.stop()));
+  await waitFor(() => groupCaughtUp(`${group}-stats`, `${prefix}.stats`), 60_000, 'the stats consumed and committed').catch((err) => {
+    console.log('DEBUG', collector.output().split('\n').filter((l) => !l.includes('kafkajs')).slice(-15).join('\n').slice(0, 5000));
+    throw err;
+  });
+
+  const rows = await ep.query<{ c: string }>('SELECT toString(CpuTotalNs) AS c FROM shiplog.container_stats ORDER BY Timestamp');
+  expect(rows.map((r) => r.c)).toEqual(['100', '300']);
+  const { stdout } = await run('kcat', ['-b', inject('kafkaBrokers'), '-t', `${prefix}.dlq`, '-C', '-e', '-q', '-f', '%k|%h\n']);
+  const dlq = stdout.trim().split('\n');
+  expect(dlq).toHaveLength(1);
+  expect(dlq[0]).toMatch(/^s2\|.*shiplog-error=unstorable/);
+  expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'unstorable' })).toBe(1);
+});

@@ -24,4 +24,16 @@ describe('decodeRecord', () => {
     expect(bad).toMatchObject({ ok: false, reason: 'schema' });
     expect(!bad.ok && bad.detail).toContain('/lines/0/ts');
   });
+
+  it('rejects times the store cannot hold (Docker\'s zero time), instead of failing the insert again and again', () => {
+    const zero = decodeRecord(Buffer.from(JSON.stringify({ ...good, lines: [{ ts: '0001-01-01T00:00:00Z', stream: 'stdout', msg: 'x' }] })), 1 << 20);
+    expect(zero).toMatchObject({ ok: false, reason: 'schema' });
+    const stats = {
+      v: 1, type: 'stats', host: 'h', ts: '0001-01-01T00:00:00Z', container: { id: 'a'.repeat(64), name: 'n', image: 'i', labels: {} },
+      cpu: { total_ns: 0, user_ns: 0, system_ns: 0, periods: 0, throttled_periods: 0, throttled_ns: 0 }, memory: { usage: 0, working_set: 0, rss: 0, cache: 0, limit: 0 },
+      networks: {}, blkio: { read_bytes: 0, write_bytes: 0 }, pids: 0,
+    };
+    expect(decodeRecord(Buffer.from(JSON.stringify(stats)), 1 << 20, 'stats')).toMatchObject({ ok: false, reason: 'schema' });
+    expect(decodeRecord(Buffer.from(JSON.stringify({ ...stats, ts: '2026-11-23T16:00:00.5Z' })), 1 << 20, 'stats')).toMatchObject({ ok: true });
+  });
 });
