@@ -1,5 +1,5 @@
 /** kafkajs client set-up shared by the agent and the collector: logs routed to pino. */
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from './logger.js';
 import { registerCodecs } from './kafka-codecs.js';
 
@@ -36,4 +36,48 @@ export function createKafka(o: KafkaClientOptions): Kafka {
     },
   };
   return new Kafka(cfg);
+}
+
+/**
+ * An idempotent producer, acks=all by its callers. Retriable failures (broker down, leader
+ * moving) are retried inside kafkajs with the same producer id and sequence numbers, so the
+ * broker drops a batch it already has; only non-retriable errors reach the caller.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+  });
+}
+
+/**
+ * Creates the topics of `wanted` that do not exist yet; returns the ones it created. Another
+ * agent or collector creating them at the same moment is not an error.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  wanted: string[],
+  o: { partitions: number; replicationFactor?: number; maxMessageBytes: number },
+): Promise<string[]> {
+  const existing = await admin.listTopics();
+  const missing = wanted.filter((t) => !existing.includes(t));
+  if (!missing.length) return [];
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: o.partitions,
+        replicationFactor: o.replicationFactor ?? -1,
+        configEntries: [{ name: 'max.message.bytes', value: String(o.maxMessageBytes) }],
+      })),
+    });
+  } catch (err) {
+    const now = await admin.listTopics();
+    if (missing.some((t) => !now.includes(t))) throw err;
+  }
+  return missing;
 }

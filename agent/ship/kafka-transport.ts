@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import { KafkaError } from '../../lib/errors.js';
-import { createKafka } from '../../lib/kafka.js';
+import { createIdempotentProducer, createKafka, ensureTopics } from '../../lib/kafka.js';
 import type { Logger } from '../../lib/logger.js';
 import type { LogRecord, RecordCursor } from './record.js';
 import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
@@ -49,16 +49,7 @@ export class KafkaTransport implements Transport {
       this.admin = this.kafka.admin();
       await this.admin.connect();
       await this.ensureTopic();
-      // Retriable failures (broker down, leader moving) are retried inside kafkajs with the
-      // same producer id and sequence numbers, so the broker drops a batch it already has;
-      // only non-retriable errors reach the shipper's loop.
-      this.producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
-      });
+      this.producer = createIdempotentProducer(this.kafka);
       await this.producer.connect();
     } catch (err) {
       throw new KafkaError(`cannot start the Kafka producer (brokers ${this.cfg.brokers.join(',')})`, err);
@@ -68,26 +59,8 @@ export class KafkaTransport implements Transport {
   private async ensureTopic(): Promise<void> {
     const admin = this.admin as Admin;
     const wanted = [this.cfg.topic, this.cfg.statsTopic, this.cfg.eventsTopic].filter((t): t is string => !!t);
-    const existing = await admin.listTopics();
-    const missing = wanted.filter((t) => !existing.includes(t));
-    if (missing.length) {
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: this.cfg.partitions,
-            replicationFactor: this.cfg.replicationFactor,
-            configEntries: [{ name: 'max.message.bytes', value: String(this.cfg.maxMessageBytes) }],
-          })),
-        });
-        this.log.info({ topics: missing, partitions: this.cfg.partitions }, 'created topics');
-      } catch (err) {
-        // Another agent may have created them at the same moment.
-        const now = await admin.listTopics();
-        if (missing.some((t) => !now.includes(t))) throw err;
-      }
-    }
+    const created = await ensureTopics(admin, wanted, this.cfg);
+    if (created.length) this.log.info({ topics: created, partitions: this.cfg.partitions }, 'created topics');
     await this.refreshPartitions();
     // A topic someone else created may take smaller messages than ours would be.
     try {

@@ -3,10 +3,11 @@
  * value) with the reason and its origin in headers, before its offset is committed.
  */
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import { createIdempotentProducer, ensureTopics } from '../../lib/kafka.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CollectorMetrics } from '../metrics.js';
 
-const { CompressionTypes, Partitioners } = kafkajs;
+const { CompressionTypes } = kafkajs;
 
 export interface Rejected {
   topic: string;
@@ -34,29 +35,11 @@ export class DeadLetters {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const existing = await admin.listTopics();
-      const missing = [this.topic, ...alsoEnsure].filter((t) => !existing.includes(t));
-      if (missing.length) {
-        await admin
-          .createTopics({
-            waitForLeaders: true,
-            topics: missing.map((topic) => ({ topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(this.maxMessageBytes) }] })),
-          })
-          .catch(async (err: unknown) => {
-            const now = await admin.listTopics();
-            if (missing.some((t) => !now.includes(t))) throw err;
-          });
-      }
+      await ensureTopics(admin, [this.topic, ...alsoEnsure], { partitions, maxMessageBytes: this.maxMessageBytes });
     } finally {
       await admin.disconnect();
     }
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
-    });
+    this.producer = createIdempotentProducer(this.kafka);
     await this.producer.connect();
   }
 
