@@ -207,10 +207,11 @@ export class LogConsumer {
             try {
               const at = { topic, partition, offset: m.offset };
               enc.add(d.record, at);
-              const rec = d.record;
+              // Decoded again only if the store refuses the batch (the batch keeps the bytes anyway).
               pieces.push({ offset: m.offset, key: m.key, value: m.value, data: () => {
+                const again = decodeRecord(m.value, this.cfg.maxRecordBytes);
                 const one = new RowEncoder();
-                one.add(rec, at);
+                if (again.ok) one.add(again.record, at);
                 return one.take();
               } });
               continue;
