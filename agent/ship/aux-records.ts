@@ -6,8 +6,9 @@
 import type { ContainerMeta } from '../docker/containers.js';
 import { orchestration } from '../docker/containers.js';
 import type { StatsSample } from '../docker/stats.js';
+import type { EventRecord, RecordContainer, StatsRecord } from '../../lib/records.js';
 
-export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' | 'labels'> & { imageId?: string; startedAt?: string }) {
+export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' | 'labels'> & { imageId?: string; startedAt?: string }): RecordContainer {
   const o = orchestration(c.labels);
   return {
     id: c.id,
@@ -23,21 +24,14 @@ export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' |
 }
 
 export function statsRecord(host: string, c: ContainerMeta, s: StatsSample): string {
-  return JSON.stringify({ v: 1, type: 'stats', host, container: containerFields(c), ...s });
+  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s };
+  return JSON.stringify(r);
 }
 
-export interface EventFields {
-  action: string;
-  /** Docker's event time in nanoseconds since the epoch, as a decimal string. */
-  time_nano: string;
-  exit_code?: number;
-  /** For health_status: healthy, unhealthy or starting. */
-  health?: string;
-  /** For rename: the previous name. */
-  old_name?: string;
-  attributes: Record<string, string>;
-}
+/** What an event record says beyond host and container. */
+export type EventFields = Omit<EventRecord, 'v' | 'type' | 'host' | 'container'>;
 
 export function eventRecord(host: string, c: Pick<ContainerMeta, 'id' | 'name' | 'image' | 'labels'>, e: EventFields): string {
-  return JSON.stringify({ v: 1, type: 'event', host, container: containerFields(c), ...e });
+  const r: EventRecord = { v: 1, type: 'event', host, container: containerFields(c), ...e };
+  return JSON.stringify(r);
 }

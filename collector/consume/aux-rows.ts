@@ -1,31 +1,8 @@
 /** TabSeparated rows for container_stats and container_events (columns as in schema.ts). */
+import type { EventRecord, StatsRecord } from '../../lib/records.js';
 import { mapLiteral, tsvEscape, type KafkaCoords } from './encode-rows.js';
 
-export interface StatsRecord {
-  v: 1;
-  type: 'stats';
-  host: string;
-  container: { id: string; name: string; image: string; labels: Record<string, string>; started_at?: string };
-  ts: string;
-  cpu: { total_ns: number; user_ns: number; system_ns: number; periods: number; throttled_periods: number; throttled_ns: number; online_cpus?: number };
-  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number };
-  networks: Record<string, Record<string, number>>;
-  blkio: { read_bytes: number; write_bytes: number };
-  pids: number;
-}
-
-export interface EventRecord {
-  v: 1;
-  type: 'event';
-  host: string;
-  container: { id: string; name: string; image: string; labels: Record<string, string> };
-  action: string;
-  time_nano: string;
-  exit_code?: number;
-  health?: string;
-  old_name?: string;
-  attributes: Record<string, string>;
-}
+export type { EventRecord, StatsRecord };
 
 /** RFC 3339 to "seconds.nanoseconds" for DateTime64(9). */
 export function rfc3339ToEpoch(ts: string): string {

@@ -9,15 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
-import { docker, removeContainers, runContainer, testScope } from '../../helpers/docker.js';
+import { docker, removeContainers, runContainer } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
-import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
+import { startPipeline } from '../../helpers/pipeline.js';
+import type { ChdbEndpoint } from '../../helpers/store.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void> | void)[] = [];
-let agent: AgentProcess;
 let collector: AgentProcess;
 let ep: ChdbEndpoint;
 let prom: ChildProcess | undefined;
@@ -47,16 +47,9 @@ async function promQuery(q: string): Promise<{ metric: Record<string, string>; v
 }
 
 beforeAll(async () => {
-  const scope = testScope();
-  const adata = tempDir('shiplog-agent-');
-  const sdata = tempDir('shiplog-chdb-http-');
-  cleanups.push(adata.cleanup, sdata.cleanup);
-  ep = await startChdbEndpoint(sdata.dir);
-  cleanups.push(() => ep.stop());
-  agent = await startAgent({ SHIPLOG_DATA_DIR: adata.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_STATS_INTERVAL: '2s', SHIPLOG_KAFKA_PARTITIONS: '2' });
-  cleanups.push(async () => void (await agent.stop()));
-  collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
-  cleanups.push(async () => void (await collector.stop()));
+  const pl = await startPipeline({ prefix, group, agentEnv: { SHIPLOG_STATS_INTERVAL: '2s' } }, cleanups);
+  ({ collector, ep } = pl);
+  const { scope } = pl;
   const specs = {
     burner: { script: 'while :; do :; done' },
     // /dev/shm is a tmpfs charged to the container's memory.
@@ -104,8 +97,10 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     }, 60_000, 'two samples 8 s apart');
     const cores = (b - a) / (tb - ta);
     const cli = Number((await docker(['stats', '--no-stream', '--format', '{{.CPUPerc}}', id])).replace('%', '')) / 100;
-    // last_seen has one-second resolution; the two cores are shared with the whole test run.
-    expect(cores).toBeGreaterThan(0.4);
+    // last_seen has one-second resolution; the two cores are shared with the whole test run
+    // (three test files at once, some with busy containers of their own), so "about one core"
+    // is a wide band; docker stats, read the same moment, is the closer check.
+    expect(cores).toBeGreaterThan(0.25);
     expect(cores).toBeLessThan(1.25);
     expect(Math.abs(cores - cli)).toBeLessThan(0.6);
   });

@@ -15,11 +15,12 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DASHBOARDS } from '../../../dashboards/generate.js';
-import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { tempDir, type AgentProcess } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
-import { docker, removeContainers, testScope } from '../../helpers/docker.js';
+import { docker, removeContainers } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
-import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
+import { startPipeline } from '../../helpers/pipeline.js';
+import type { ChdbEndpoint } from '../../helpers/store.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -82,16 +83,9 @@ function dashboardPromql(): { where: string; expr: string }[] {
 }
 
 beforeAll(async () => {
-  const scope = testScope();
-  const adata = tempDir('shiplog-agent-');
-  const sdata = tempDir('shiplog-chdb-http-');
-  cleanups.push(adata.cleanup, sdata.cleanup);
-  ep = await startChdbEndpoint(sdata.dir);
-  cleanups.push(() => ep.stop());
-  agent = await startAgent({ SHIPLOG_DATA_DIR: adata.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_STATS_INTERVAL: '1s', SHIPLOG_KAFKA_PARTITIONS: '2' });
-  cleanups.push(async () => void (await agent.stop()));
-  collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: `g-${prefix}`, SHIPLOG_COLLECTOR_BATCH_WAIT: '200ms' });
-  cleanups.push(async () => void (await collector.stop()));
+  const pl = await startPipeline({ prefix, group: `g-${prefix}`, agentEnv: { SHIPLOG_STATS_INTERVAL: '1s' }, collectorEnv: { SHIPLOG_COLLECTOR_BATCH_WAIT: '200ms' } }, cleanups);
+  ({ agent, collector, ep } = pl);
+  const { scope } = pl;
   // Prometheus first (as in real life: a counter's first increase must come after its first scrape):
   // the agent and the collector, plus one target of each job that is down.
   const pdir = tempDir('shiplog-prom-');
