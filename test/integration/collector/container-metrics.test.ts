@@ -137,7 +137,9 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
   it('after a collector restart the counters continue from storage instead of starting at 0', async () => {
     const before = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string) as number;
     await collector.stop();
-    collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+    const restarted = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group });
+    cleanups.push(async () => void (await restarted.stop()));
+    collector = restarted;
     await waitFor(async () => (await fetch(`${collector.url}/readyz`)).status === 200, 60_000, 'the restarted collector to be ready');
     const first = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string);
     expect(first).toBeGreaterThanOrEqual(before);
