@@ -10,7 +10,7 @@ import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../../co
 import { RowEncoder } from '../../collector/consume/encode-rows.js';
 import type { CadvisorState } from '../../collector/metrics/cadvisor.js';
 import type { CollectorMetrics } from '../../collector/metrics.js';
-import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent } from '../../collector/store/schema.js';
+import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../../collector/store/schema.js';
 import type { LogStore } from '../../collector/store/store.js';
 import type { LogRecord, RecordCursor } from './record.js';
 import type { OutRecord, SendResult, Transport } from './transport.js';
@@ -91,7 +91,7 @@ export class StoreTransport implements Transport {
     const recent = `HostName = {h:String} AND TimestampTime >= now() - INTERVAL 1 DAY`;
     const rows = await this.store.query<{ id: string; s: string; ts: string; n: string }>(
       `SELECT ContainerId AS id, Stream AS s,
-         concat(formatDateTime(Timestamp, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Nano(Timestamp) % 1000000000), 9, '0'), 'Z') AS ts,
+         ${rfc3339NanoSql('Timestamp')} AS ts,
          toString(count()) AS n
        FROM ${db}.${LOGS_TABLE}
        WHERE ${recent} AND (ContainerId, Stream, Timestamp) IN (

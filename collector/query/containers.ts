@@ -4,9 +4,9 @@
  * and lifecycle events (state, exit code, health). A container seen in none of them within
  * the window is not listed.
  */
-import type { LogStore, QueryParams } from '../store/store.js';
+import type { LogStore } from '../store/store.js';
 import { EVENTS_TABLE, LOGS_TABLE, STATS_TABLE } from '../store/schema.js';
-import { containerCondition, filterProperties, timeParam } from './filters.js';
+import { filterProperties, logFilters, timeLimitSql, whereSql } from './filters.js';
 
 export const containersQuerySchema = {
   type: 'object',
@@ -58,28 +58,21 @@ const FRESH_SAMPLE_MS = 120_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function listContainers(store: LogStore, db: string, req: ContainersRequest, queryTimeoutMs: number, now = Date.now()): Promise<ContainerInfo[]> {
-  const params: QueryParams = { since: timeParam('since', req.since ?? '24h', now).toString() };
-  const filters = (nameCol: string) => {
-    const c = ['TimestampTime >= toDateTime(intDiv({since:Int64}, 1000000000))', 'Timestamp >= fromUnixTimestamp64Nano({since:Int64})'];
-    if (req.host) {
-      c.push('HostName = {host:String}');
-      params.host = req.host;
-    }
-    if (req.container) c.push(containerCondition(nameCol, req.container, params));
-    return `WHERE ${c.join(' AND ')}`;
-  };
-  const settings = `SETTINGS max_execution_time = ${(queryTimeoutMs / 1000).toFixed(3)}`;
+  // The log filters' conditions fit all three tables (each has HostName, ContainerName and the two time columns).
+  const { conditions, params } = logFilters({ host: req.host, container: req.container, since: req.since ?? '24h' }, now);
+  const where = whereSql(conditions);
+  const settings = timeLimitSql(queryTimeoutMs);
   const actions = Object.keys(STATE_AFTER).map((a) => `'${a}'`).join(', ');
   const [logs, stats, events] = await Promise.all([
     store.query<{ host: string; id: string; name: string; image: string; service: string; last_ms: string; lines: string; bytes: string }>(
       `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, argMax(ResourceAttributes['container.image.name'], Timestamp) AS image,
          argMax(ServiceName, Timestamp) AS service, toString(toUnixTimestamp64Milli(max(Timestamp))) AS last_ms, toString(count()) AS lines, toString(sum(length(Body))) AS bytes
-       FROM ${db}.${LOGS_TABLE} ${filters('ContainerName')} GROUP BY host, id ${settings}`,
+       FROM ${db}.${LOGS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
     ),
     store.query<{ host: string; id: string; name: string; image: string; last_ms: string }>(
       `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, argMax(Image, Timestamp) AS image, toString(toUnixTimestamp64Milli(max(Timestamp))) AS last_ms
-       FROM ${db}.${STATS_TABLE} ${filters('ContainerName')} GROUP BY host, id ${settings}`,
+       FROM ${db}.${STATS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
     ),
     store.query<{ host: string; id: string; name: string; image: string; last_ms: string; action: string; exit_code: number; health: string; state_ms: string }>(
@@ -89,7 +82,7 @@ export async function listContainers(store: LogStore, db: string, req: Container
          toString(toUnixTimestamp64Milli(maxIf(Timestamp, Action IN (${actions})))) AS state_ms,
          argMaxIf(ExitCode, Timestamp, Action = 'die') AS exit_code,
          argMaxIf(Health, Timestamp, Action = 'health_status') AS health
-       FROM ${db}.${EVENTS_TABLE} ${filters('ContainerName')} GROUP BY host, id ${settings}`,
+       FROM ${db}.${EVENTS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
     ),
   ]);

@@ -41,7 +41,7 @@ export class BadParameter extends Error {
 }
 
 /** RFC 3339 or a duration before `now`, to epoch nanoseconds. */
-export function timeParam(name: string, v: string, now: number): bigint {
+function timeParam(name: string, v: string, now: number): bigint {
   const d = parseDurationMs(v);
   if (d !== undefined) return BigInt(now - d) * 1_000_000n;
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
@@ -57,7 +57,7 @@ function globToRe2(glob: string): string {
 }
 
 /** Container name condition on column `col` (exact, or a glob). */
-export function containerCondition(col: string, name: string, params: QueryParams): string {
+function containerCondition(col: string, name: string, params: QueryParams): string {
   if (/[*?]/.test(name)) {
     params.container_re = globToRe2(name);
     return `match(${col}, {container_re:String})`;
@@ -67,7 +67,7 @@ export function containerCondition(col: string, name: string, params: QueryParam
 }
 
 /** Conditions on Timestamp/TimestampTime from epoch nanoseconds (TimestampTime lets partitions prune). */
-export function timeConditions(since: bigint | undefined, until: bigint | undefined, params: QueryParams): string[] {
+function timeConditions(since: bigint | undefined, until: bigint | undefined, params: QueryParams): string[] {
   const out: string[] = [];
   if (since !== undefined) {
     out.push('Timestamp >= fromUnixTimestamp64Nano({since:Int64}) AND TimestampTime >= toDateTime(intDiv({since:Int64}, 1000000000))');
@@ -123,6 +123,11 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
   if (since !== undefined && until !== undefined && until <= since) throw new BadParameter('until', 'must be later than since');
   conditions.push(...timeConditions(since, until, params));
   return { conditions, params, since, until };
+}
+
+/** The SETTINGS clause that has the engine stop a query after `ms` (answered as a 503 by the routes). */
+export function timeLimitSql(ms: number): string {
+  return `SETTINGS max_execution_time = ${(ms / 1000).toFixed(3)}`;
 }
 
 export function whereSql(conditions: string[]): string {

@@ -6,7 +6,7 @@
  */
 import { parseDurationMs } from '../../lib/env-config.js';
 import type { LogStore } from '../store/store.js';
-import { BadParameter, filterProperties, logFilters, whereSql, type LogFilters } from './filters.js';
+import { BadParameter, filterProperties, logFilters, timeLimitSql, whereSql, type LogFilters } from './filters.js';
 
 export const MAX_BUCKETS = 1000;
 /** Intervals chosen when none is asked for: the smallest that gives at most AUTO_BUCKETS. */
@@ -55,7 +55,7 @@ export async function histogram(store: LogStore, db: string, table: string, req:
      ${whereSql(where.conditions)}
      GROUP BY t, level
      ORDER BY t
-     SETTINGS max_execution_time = ${(queryTimeoutMs / 1000).toFixed(3)}`,
+     ${timeLimitSql(queryTimeoutMs)}`,
     where.params,
   );
   const first = Math.floor(fromS / step) * step;

@@ -10,8 +10,9 @@
  * so a page of ten thousand 1 MiB lines is never built), whichever comes first; at least one
  * line is always returned, and `next` is set whenever more lines match.
  */
+import { rfc3339NanoSql } from '../store/schema.js';
 import type { LogStore, QueryParams } from '../store/store.js';
-import { BadParameter, logFilters, whereSql, type LogFilters } from './filters.js';
+import { BadParameter, logFilters, timeLimitSql, whereSql, type LogFilters } from './filters.js';
 
 export type Order = 'newest' | 'oldest';
 
@@ -63,7 +64,7 @@ export function decodeCursor(s: string): Position {
 
 /** The columns a line is answered with, plus its position. */
 export const LINE_COLUMNS = `
-      concat(formatDateTime(Timestamp, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Nano(Timestamp) % 1000000000), 9, '0'), 'Z') AS timestamp,
+      ${rfc3339NanoSql('Timestamp')} AS timestamp,
       toString(toUnixTimestamp64Nano(Timestamp)) AS ts_ns,
       HostName AS host, ContainerId AS container_id, ContainerName AS container_name, ResourceAttributes['container.image.name'] AS image,
       ServiceName AS service, Stream AS stream, lower(SeverityText) AS level, hex(Body) AS body_hex, LogAttributes AS attributes,
@@ -153,7 +154,7 @@ export function buildPageQuery(db: string, table: string, req: PageRequest, limi
   )
   WHERE cum - len < {budget:UInt64}
   ORDER BY ${orderBy}
-  SETTINGS max_execution_time = ${(limits.queryTimeoutMs / 1000).toFixed(3)}`;
+  ${timeLimitSql(limits.queryTimeoutMs)}`;
   return { sql, params: where.params, limit };
 }
 

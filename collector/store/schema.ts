@@ -222,6 +222,11 @@ export const LOG_INSERT_COLUMNS = [
   'RecordLine',
 ] as const;
 
+/** SQL for a DateTime64(9) column as RFC 3339 UTC with all nine fractional digits, as Docker writes times. */
+export function rfc3339NanoSql(col: string): string {
+  return `concat(formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.', leftPad(toString(toUnixTimestamp64Nano(${col}) % 1000000000), 9, '0'), 'Z')`;
+}
+
 export function quoteIdent(name: string): string {
   return q(name);
 }
