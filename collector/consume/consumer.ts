@@ -9,7 +9,7 @@
  * no offset moves until it succeeds.
  */
 import { trace, SpanStatusCode } from '@opentelemetry/api';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { describe } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -47,13 +47,6 @@ class DataRejected extends Error {}
 /** ClickHouse errors about the data in an insert, by code, name or wording (the HTTP interface may send only the text): retrying the same rows cannot help. */
 const DATA_ERROR = /\bCode: (6|26|27|32|38|41|53|69|70|72|117|321|349)\b|CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND|TYPE_MISMATCH|Cannot parse|Cannot read|is out of range/;
 
-/** One record's rows, kept so that a batch the store refuses can be inserted record by record. */
-interface Piece {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  data: () => Buffer;
-}
 
 export class LogConsumer {
   private consumer: Consumer | undefined;
@@ -141,7 +134,10 @@ export class LogConsumer {
       let rows = 0;
       let firstNew: string | undefined;
       const rejected: Rejected[] = [];
-      const pieces: Piece[] = [];
+      const rowOf = (rec: StatsRecord | EventRecord, at: { topic: string; partition: number; offset: string }) =>
+        kind === 'stats' ? statsRow(rec as StatsRecord, at) : eventRow(rec as EventRecord, at);
+      /** The records encoded into the batch (encoded again one by one if the store refuses it). */
+      const accepted: KafkaMessage[] = [];
       for (const m of batch.messages) {
         if (stored !== null && BigInt(m.offset) <= stored) continue;
         firstNew ??= m.offset;
@@ -152,10 +148,9 @@ export class LogConsumer {
         }
         try {
           const at = { topic, partition, offset: m.offset };
-          const row = kind === 'stats' ? statsRow(d.record as StatsRecord, at) : eventRow(d.record as EventRecord, at);
-          tsv += row;
+          tsv += rowOf(d.record, at);
           rows++;
-          pieces.push({ offset: m.offset, key: m.key, value: m.value, data: () => Buffer.from(row) });
+          accepted.push(m);
         } catch (err) {
           rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
           continue;
@@ -167,7 +162,12 @@ export class LogConsumer {
       this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
       if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
       if (rows > 0) {
-        const stored = await this.insertBatch(p, table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `${topic}:${partition}:${firstNew}-${last}`, pieces);
+        const encodeOne = (m: KafkaMessage) => {
+          const d = decodeRecord<StatsRecord | EventRecord>(m.value, this.cfg.maxRecordBytes, kind);
+          if (!d.ok) return Buffer.alloc(0);
+          return Buffer.from(rowOf(d.record, { topic, partition, offset: m.offset }));
+        };
+        const stored = await this.insertBatch(p, table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `${topic}:${partition}:${firstNew}-${last}`, accepted, encodeOne);
         this.metrics.rowsInserted.inc({ table }, stored === 'all' ? rows : stored.size);
         this.metrics.batchRows.observe({ table }, rows);
         this.stored.set(`${topic}:${partition}`, BigInt(last));
@@ -193,7 +193,8 @@ export class LogConsumer {
         const stored = await this.retry('read stored offsets', () => this.storedUpTo(LOGS_TABLE, topic, partition), p);
         const enc = new RowEncoder();
         const rejected: Rejected[] = [];
-        const pieces: Piece[] = [];
+        /** The records encoded into the batch (encoded again one by one if the store refuses it). */
+        const accepted: KafkaMessage[] = [];
         let skipped = 0;
         let firstNew: string | undefined;
         for (const m of batch.messages) {
@@ -205,15 +206,8 @@ export class LogConsumer {
           const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
           if (d.ok) {
             try {
-              const at = { topic, partition, offset: m.offset };
-              enc.add(d.record, at);
-              // Decoded again only if the store refuses the batch (the batch keeps the bytes anyway).
-              pieces.push({ offset: m.offset, key: m.key, value: m.value, data: () => {
-                const again = decodeRecord(m.value, this.cfg.maxRecordBytes);
-                const one = new RowEncoder();
-                if (again.ok) one.add(again.record, at);
-                return one.take();
-              } });
+              enc.add(d.record, { topic, partition, offset: m.offset });
+              accepted.push(m);
               continue;
             } catch (err) {
               rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
@@ -236,14 +230,20 @@ export class LogConsumer {
           const token = `${topic}:${partition}:${firstNew ?? first}-${last}`;
           const stored = await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
             try {
-              return await this.insertBatch(p, LOGS_TABLE, LOG_INSERT_COLUMNS, data, token, pieces);
+              const encodeOne = (m: KafkaMessage) => {
+                const one = new RowEncoder();
+                const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
+                if (d.ok) one.add(d.record, { topic, partition, offset: m.offset });
+                return one.take();
+              };
+              return await this.insertBatch(p, LOGS_TABLE, LOG_INSERT_COLUMNS, data, token, accepted, encodeOne);
             } finally {
               ispan.end();
             }
           });
           // Counts below are of the batch; after a refused batch they include the refused records' lines (rare, each logged).
           this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
-          if (stored !== 'all') this.log.warn({ topic, partition, stored: stored.size, records: pieces.length }, 'batch stored record by record after the store refused it');
+          if (stored !== 'all') this.log.warn({ topic, partition, stored: stored.size, records: accepted.length }, 'batch stored record by record after the store refused it');
           for (const [k, count] of enc.lineCounts) {
             const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
             this.metrics.logLines.inc({ host, name, stream, level }, count);
@@ -277,7 +277,7 @@ export class LogConsumer {
    * token of its own; records refused alone go to the DLQ as `unstorable` with the store's
    * message, and the partition moves on. Returns 'all' or the offsets stored.
    */
-  private async insertBatch(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, pieces: Piece[]): Promise<'all' | Set<string>> {
+  private async insertBatch(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, records: KafkaMessage[], encodeOne: (m: KafkaMessage) => Buffer): Promise<'all' | Set<string>> {
     const { topic, partition } = p.batch;
     const insert = (buf: Buffer, tok: string) =>
       this.retry('insert', async () => {
@@ -290,17 +290,17 @@ export class LogConsumer {
       return 'all';
     } catch (err) {
       if (!(err instanceof DataRejected)) throw err;
-      this.log.warn({ topic, partition, table, records: pieces.length, err: err.message }, 'the store refused a batch; storing its records one by one');
+      this.log.warn({ topic, partition, table, records: records.length, err: err.message }, 'the store refused a batch; storing its records one by one');
     }
     const stored = new Set<string>();
     const refused: Rejected[] = [];
-    for (const piece of pieces) {
+    for (const m of records) {
       try {
-        await insert(piece.data(), `${topic}:${partition}:${piece.offset}-${piece.offset}`);
-        stored.add(piece.offset);
+        await insert(encodeOne(m), `${topic}:${partition}:${m.offset}-${m.offset}`);
+        stored.add(m.offset);
       } catch (err) {
         if (!(err instanceof DataRejected)) throw err;
-        refused.push({ topic, partition, offset: piece.offset, key: piece.key, value: piece.value, reason: 'unstorable', detail: err.message.replace(/\s+/g, ' ').slice(0, 1000) });
+        refused.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unstorable', detail: err.message.replace(/\s+/g, ' ').slice(0, 1000) });
       }
     }
     if (refused.length) await this.retry('write to the DLQ', () => this.dlq.send(refused), p, true);
