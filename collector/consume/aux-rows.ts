@@ -16,7 +16,7 @@ const n = (v: number | undefined) => String(Math.max(0, Math.trunc(v ?? 0)));
 export function statsRow(r: StatsRecord, at: KafkaCoords): string {
   const c = r.container;
   return [
-    rfc3339ToEpoch(r.ts), tsvEscape(r.host), c.id, tsvEscape(c.name), tsvEscape(c.image), tsvEscape(mapLiteral(Object.entries(c.labels))), tsvEscape(c.started_at ?? ''),
+    rfc3339ToEpoch(r.ts), tsvEscape(r.host), c.id, tsvEscape(c.name), tsvEscape(c.image), mapLiteral(Object.entries(c.labels)), tsvEscape(c.started_at ?? ''),
     n(r.cpu.total_ns), n(r.cpu.user_ns), n(r.cpu.system_ns), n(r.cpu.periods), n(r.cpu.throttled_periods), n(r.cpu.throttled_ns),
     n(r.memory.usage), n(r.memory.working_set), n(r.memory.rss), n(r.memory.cache), n(r.memory.limit), n(r.blkio.read_bytes), n(r.blkio.write_bytes), n(r.pids),
     tsvEscape(JSON.stringify(r.networks)), tsvEscape(at.topic), String(at.partition), at.offset,
@@ -29,6 +29,6 @@ export function eventRow(r: EventRecord, at: KafkaCoords): string {
   const epoch = `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
   return [
     epoch, tsvEscape(r.host), c.id, tsvEscape(c.name), tsvEscape(c.image), tsvEscape(r.action), String(r.exit_code ?? -1), tsvEscape(r.health ?? ''), tsvEscape(r.old_name ?? ''),
-    tsvEscape(mapLiteral(Object.entries(r.attributes))), tsvEscape(at.topic), String(at.partition), at.offset,
+    mapLiteral(Object.entries(r.attributes)), tsvEscape(at.topic), String(at.partition), at.offset,
   ].join('\t') + '\n';
 }

@@ -23,7 +23,11 @@ function quoted(s: string): string {
   return `'${QUOTED_SPECIAL.test(s) ? s.replace(QUOTED_SPECIAL_G, (c) => QUOTED_ESC[c] as string) : s}'`;
 }
 
-/** A Map(String, String) literal for a TSV field. */
+/**
+ * A Map(String, String) TSV field. ClickHouse reads a Map inside TSV with the quoted-string
+ * rules alone (no TSV unescaping first), so this is the field as it is: quotes, backslashes,
+ * tabs, newlines and NUL are escaped once, inside the quotes, and no raw tab or newline remains.
+ */
 export function mapLiteral(entries: [string, string][]): string {
   let s = '{';
   for (let i = 0; i < entries.length; i++) {
@@ -54,28 +58,34 @@ export function tsvEscapeBytes(b: Buffer): Buffer {
   return out;
 }
 
-/** RFC 3339 (Docker) to "seconds.nanoseconds", which DateTime64(9) parses without any time zone. */
+/**
+ * RFC 3339 (Docker) to "seconds.nanoseconds", which DateTime64(9) parses without any time
+ * zone. An offset (`+02:00`) is applied; Docker itself always writes `Z`.
+ */
 export class TimestampConverter {
-  private lastPrefix = '';
+  private lastKey = '';
   private lastSecs = '';
   /** Epoch milliseconds of the last converted timestamp (to the second). */
   lastMs = 0;
 
   convert(ts: string): string {
-    // "2026-11-23T16:00:00.123456789Z": the seconds part is shared by many lines; cache it.
-    const prefix = ts.slice(0, 19);
-    if (prefix !== this.lastPrefix) {
-      const ms = Date.parse(`${prefix}Z`);
-      if (Number.isNaN(ms)) throw new Error(`bad timestamp ${ts}`);
-      this.lastPrefix = prefix;
-      this.lastMs = ms;
-      this.lastSecs = String(ms / 1000);
-    }
+    // "2026-11-23T16:00:00.123456789Z": the seconds and the zone are shared by many lines; cache them.
+    let e = 19;
     let frac = '';
     if (ts.charCodeAt(19) === 0x2e) {
-      let e = 20;
+      e = 20;
       while (e < ts.length && ts.charCodeAt(e) >= 0x30 && ts.charCodeAt(e) <= 0x39) e++;
       frac = ts.slice(20, e);
+      if (frac.length > 9) throw new Error(`bad timestamp ${ts}`);
+    }
+    const zone = ts.length === e + 1 ? '' : ts.slice(e);
+    const key = zone ? `${ts.slice(0, 19)}${zone}` : ts.slice(0, 19);
+    if (key !== this.lastKey) {
+      const ms = Date.parse(zone ? key : `${key}Z`);
+      if (Number.isNaN(ms) || (zone === '' && ts.charCodeAt(e) !== 0x5a)) throw new Error(`bad timestamp ${ts}`);
+      this.lastKey = key;
+      this.lastMs = ms;
+      this.lastSecs = String(ms / 1000);
     }
     return frac ? `${this.lastSecs}.${frac.padEnd(9, '0')}` : this.lastSecs;
   }
@@ -119,7 +129,7 @@ export class RowEncoder {
     const tail = `\t${tsvEscape(at.topic)}\t${at.partition}\t${at.offset}\t`;
     let lineNo = 0;
     const mid1 = `\t${tsvEscape(service)}\t`;
-    const resMap = `\t${tsvEscape(mapLiteral(res))}\t`;
+    const resMap = `\t${mapLiteral(res)}\t`;
     for (const l of rec.lines) {
       const attrs: [string, string][] = [['log.iostream', l.stream]];
       if (l.split) attrs.push(['log.split', 'true']);
@@ -138,7 +148,7 @@ export class RowEncoder {
         this.flushText();
         this.chunks.push(tsvEscapeBytes(Buffer.from(l.msg_b64 ?? '', 'base64')));
       }
-      this.text += `${resMap}${tsvEscape(mapLiteral(attrs))}${tail}${lineNo++}\n`;
+      this.text += `${resMap}${mapLiteral(attrs)}${tail}${lineNo++}\n`;
       this.rows++;
       const ck = `${rec.host}\u0000${c.name}\u0000${l.stream}\u0000${sev.text ? sev.text.toLowerCase() : 'unknown'}`;
       this.lineCounts.set(ck, (this.lineCounts.get(ck) ?? 0) + 1);

@@ -31,6 +31,15 @@ describe('TSV encoding', () => {
     expect(t.convert('2026-11-23T16:00:00.5Z')).toBe('1795449600.500000000');
     expect(t.convert('2026-11-23T16:00:01Z')).toBe('1795449601');
   });
+
+  it('applies a time-zone offset (a foreign producer may send one) and refuses a timestamp without a zone', () => {
+    const t = new TimestampConverter();
+    expect(t.convert('2026-11-23T18:00:00.5+02:00')).toBe('1795449600.500000000');
+    expect(t.convert('2026-11-23T18:00:00.5Z')).toBe('1795456800.500000000');
+    expect(t.convert('2026-11-23T10:30:00-05:30')).toBe('1795449600');
+    expect(() => t.convert('2026-11-23T16:00:00')).toThrow(/bad timestamp/);
+    expect(() => t.convert('2026-11-23T16:00:00.1234567891Z')).toThrow(/bad timestamp/);
+  });
 });
 
 describe('RowEncoder', () => {
