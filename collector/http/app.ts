@@ -2,11 +2,11 @@
  * The collector's HTTP app: built from its dependencies, listened on only by main.
  * /metrics (Prometheus), /healthz (alive), /readyz (consuming and storage reachable).
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { PageLimits } from '../query/logs-page.js';
 import type { LogStore } from '../store/store.js';
+import { requireToken } from './auth.js';
 import { DEFAULT_LIMITS, openApi, registerLogsRoute } from './logs-route.js';
 
 export interface CollectorStatus {
@@ -28,16 +28,7 @@ export interface AppDeps {
 
 export function build(deps: AppDeps): FastifyInstance {
   const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
-  if (deps.apiToken) {
-    const want = Buffer.from(deps.apiToken);
-    app.addHook('onRequest', async (req, reply) => {
-      if (!req.url.startsWith('/api/')) return;
-      const got = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
-      if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token (SHIPLOG_API_TOKEN) is required' });
-      }
-    });
-  }
+  if (deps.apiToken) requireToken(app, deps.apiToken);
   app.setErrorHandler((err: { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; message: string; statusCode?: number }, _req, reply) => {
     if (err.validation) {
       // Name the parameter: "limit: must be <= 10000", "bogus: unknown parameter".
