@@ -20,6 +20,8 @@ export interface CollectorConfig {
   dlqMaxMessageBytes: number;
   logLevel: string;
   faultKillAfterInserts: number;
+  /** Test-only fault injection (shiplog up): records containing this text are encoded as rows the store refuses. */
+  faultUnstorableText: string;
 }
 
 export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }[] = [
@@ -33,9 +35,10 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_CLICKHOUSE_CLUSTER', default: '', help: 'Cluster name: DDL runs ON CLUSTER with ReplicatedMergeTree tables behind a Distributed table.' },
   { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Embedded storage lives in <dir>/chdb.' },
   { name: 'SHIPLOG_RETENTION_DAYS', default: '30', help: 'Rows older than this are dropped (TTL, whole daily parts).' },
-  { name: 'SHIPLOG_HTTP_ADDRESS', default: '0.0.0.0', help: 'Address of the collector\'s HTTP server.' },
+  { name: 'SHIPLOG_HTTP_ADDRESS', default: '0.0.0.0 (shiplog up: 127.0.0.1)', help: 'Address of the HTTP server. A non-loopback address needs SHIPLOG_API_TOKEN (or SHIPLOG_API_ALLOW_OPEN=true).' },
   { name: 'SHIPLOG_HTTP_PORT', default: '9880', help: 'Port of /metrics, /healthz, /readyz, /api/v1 (0 = any free port).' },
-  { name: 'SHIPLOG_API_TOKEN', default: '(unset: open)', help: 'Bearer token required on /api/* (compared in constant time). /metrics and health stay open.' },
+  { name: 'SHIPLOG_API_TOKEN', default: '(unset)', help: 'Bearer token required on /api/* and the web page (compared in constant time). /metrics, /healthz, /readyz and /openapi.json stay open.' },
+  { name: 'SHIPLOG_API_ALLOW_OPEN', default: 'false', help: 'true: serve the API without a token on a non-loopback SHIPLOG_HTTP_ADDRESS (container logs often hold secrets; say so on purpose).' },
   { name: 'SHIPLOG_API_QUERY_TIMEOUT', default: '10s', help: 'A log query running longer is stopped by the engine and answered with a 503 query_timeout.' },
   { name: 'SHIPLOG_API_MAX_RESULT_BYTES', default: '16MiB', help: 'Most line text in one /api/v1/logs page; a page ends early (with next_cursor) when the next line would pass it.' },
   { name: 'SHIPLOG_COLLECTOR_BATCH_BYTES', default: '2MiB', help: 'Largest fetch per partition, i.e. per insert. Memory grows with it (embedded engine: ~1.2 GiB RSS at 1 MiB, ~2.5 GiB at 8 MiB).' },
@@ -48,7 +51,17 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
 ];
 
-export function loadCollectorConfig(env: Env): CollectorConfig {
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(address: string): boolean {
+  return /^127(\.\d{1,3}){3}$/.test(address) || address === '::1' || address === '[::1]' || address.toLowerCase() === 'localhost';
+}
+
+export interface CollectorDefaults {
+  /** SHIPLOG_HTTP_ADDRESS when unset: 0.0.0.0 for a collector (a service for other hosts), 127.0.0.1 for `shiplog up`. */
+  httpAddress?: string;
+}
+
+export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}): CollectorConfig {
   const r = new EnvReader(env);
   const brokers = r.list('SHIPLOG_KAFKA_BROKERS');
   if (brokers.length === 0) r.problem('SHIPLOG_KAFKA_BROKERS: not set (host:port list of Kafka brokers)');
@@ -84,7 +97,7 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     kafka: { brokers, topicPrefix: prefix, groupId: r.string('SHIPLOG_COLLECTOR_GROUP', 'shiplog-collector') },
     storage,
     retentionDays: r.int('SHIPLOG_RETENTION_DAYS', 30, 1, 36500),
-    http: { address: r.string('SHIPLOG_HTTP_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_HTTP_PORT', 9880, 0, 65535) },
+    http: { address: r.string('SHIPLOG_HTTP_ADDRESS', defaults.httpAddress ?? '0.0.0.0'), port: r.int('SHIPLOG_HTTP_PORT', 9880, 0, 65535) },
     api: {
       token: r.optionalString('SHIPLOG_API_TOKEN'),
       queryTimeoutMs: r.durationMs('SHIPLOG_API_QUERY_TIMEOUT', 10_000, 100, 600_000),
@@ -100,7 +113,12 @@ export function loadCollectorConfig(env: Env): CollectorConfig {
     dlqMaxMessageBytes: 16 * 1024 ** 2,
     logLevel: level,
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
+    faultUnstorableText: r.string('SHIPLOG_FAULT_UNSTORABLE_TEXT', ''),
   };
+  const allowOpen = r.bool('SHIPLOG_API_ALLOW_OPEN', false);
+  if (!cfg.api.token && !allowOpen && !isLoopback(cfg.http.address)) {
+    r.problem(`SHIPLOG_HTTP_ADDRESS: ${cfg.http.address} is reachable from other machines and SHIPLOG_API_TOKEN is not set; set SHIPLOG_API_TOKEN, bind 127.0.0.1, or set SHIPLOG_API_ALLOW_OPEN=true`);
+  }
   r.done();
   return cfg;
 }

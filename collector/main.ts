@@ -67,7 +67,7 @@ export async function runCollector(env: Env): Promise<number> {
       };
       // Logs and the small stats/events records in groups of their own, so that a slow
       // partition of one never holds up the other's rebalances.
-      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts }, metrics, log.child({ part: 'consumer' }), containers);
+      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts, faultUnstorableText: cfg.faultUnstorableText || undefined }, metrics, log.child({ part: 'consumer' }), containers);
       auxConsumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: `${cfg.kafka.groupId}-stats`, logsTopic: '', statsTopic: topics.stats, eventsTopic: topics.events }, metrics, log.child({ part: 'stats-consumer' }), containers);
       await consumer.start();
       await auxConsumer.start();

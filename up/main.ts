@@ -8,8 +8,7 @@ import { Registry } from 'prom-client';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig } from '../agent/config.js';
 import { DockerClient } from '../agent/docker/client.js';
-import { StoreTransport } from '../agent/ship/store-transport.js';
-import type { Transport } from '../agent/ship/transport.js';
+import { INPROC_TOPIC, StoreTransport } from '../agent/ship/store-transport.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { build } from '../collector/http/app.js';
 import { createCollectorMetrics } from '../collector/metrics.js';
@@ -27,24 +26,39 @@ export async function runUp(env: Env): Promise<number> {
   if (kafka) {
     // The distributed path, both halves in this process.
     const [{ runCollector }, { runAgent }] = await Promise.all([import('../collector/main.js'), import('../agent/main.js')]);
-    const api = `http://${env.SHIPLOG_HTTP_ADDRESS || '0.0.0.0'}:${env.SHIPLOG_HTTP_PORT || '9880'}`;
+    // Both halves listen on loopback unless told otherwise, as in the embedded mode.
+    const local = { ...env, SHIPLOG_HTTP_ADDRESS: env.SHIPLOG_HTTP_ADDRESS || '127.0.0.1', SHIPLOG_AGENT_ADDRESS: env.SHIPLOG_AGENT_ADDRESS || '127.0.0.1' };
+    const api = `http://${local.SHIPLOG_HTTP_ADDRESS}:${env.SHIPLOG_HTTP_PORT || '9880'}`;
     process.stderr.write(
       `shiplog up: through Kafka at ${env.SHIPLOG_KAFKA_BROKERS} (agent and collector in this process), storing in ${env.SHIPLOG_CLICKHOUSE_URL ? 'the ClickHouse server' : 'the embedded ClickHouse'}\n` +
         `  logs     ${api}/api/v1/logs?since=15m\n  metrics  ${api}/metrics (collector), :${env.SHIPLOG_AGENT_PORT || '9881'}/metrics (agent)\n`,
     );
     // Only the collector prints its address (SHIPLOG_PRINT_ADDRESS): that is where the API is.
-    const results = await Promise.all([runCollector(env), runAgent({ ...env, SHIPLOG_PRINT_ADDRESS: '', SHIPLOG_AGENT_PORT: env.SHIPLOG_AGENT_PORT ?? '9881' })]);
+    // A half that ends on its own (it failed to start) ends the other too: a supervisor
+    // restarts the process instead of it serving a half that does nothing.
+    const ended = (half: string) => (code: number) => {
+      if (code !== 0) {
+        process.stderr.write(`shiplog up: the ${half} stopped (exit ${code}); stopping\n`);
+        process.kill(process.pid, 'SIGTERM');
+      }
+      return code;
+    };
+    const results = await Promise.all([
+      runCollector(local).then(ended('collector')),
+      runAgent({ ...local, SHIPLOG_PRINT_ADDRESS: '', SHIPLOG_AGENT_PORT: env.SHIPLOG_AGENT_PORT ?? '9881' }).then(ended('agent')),
+    ]);
     return Math.max(...results);
   }
   // Both schemas are validated before anything starts; Kafka is not needed here.
   const agentCfg = loadAgentConfig(env, { requireKafka: false });
-  const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' });
+  const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' }, { httpAddress: '127.0.0.1' });
   const log = createLogger('shiplog', agentCfg.logLevel);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_process_');
   const containers = new CadvisorState(colCfg.containerTtlMs, colCfg.containerLabels);
   registerCadvisorMetrics(registry, containers);
-  const metrics = createCollectorMetrics(registry, { storageUp: () => true });
+  const probe = { storageUp: () => false };
+  const metrics = createCollectorMetrics(registry, probe, [INPROC_TOPIC]);
   const docker = new DockerClient(agentCfg.docker);
   try {
     await docker.negotiate();
@@ -63,12 +77,36 @@ export async function runUp(env: Env): Promise<number> {
     return 1;
   }
   await rebuildContainerState(store, containers, colCfg.containerTtlMs);
-  const transport: Transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }));
+  const transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }), colCfg.faultUnstorableText);
+  probe.storageUp = () => transport.storageUp;
   const agent = new Agent({ config: agentCfg, docker, transport, registry, log });
-  const app = build({ registry, store, apiToken: colCfg.api.token || undefined, limits: colCfg.api, status: () => ({ consuming: true, storage: 'up', storageKind: colCfg.storage.kind }) });
+  let agentRunning = false;
+  const app = build({
+    registry,
+    store,
+    apiToken: colCfg.api.token || undefined,
+    limits: colCfg.api,
+    // Ready while the agent runs, reaches Docker and ships, and the store takes inserts.
+    status: () => {
+      const a = agent.status;
+      return { consuming: agentRunning && a.docker === 'connected' && a.transport === 'ok', storage: transport.storageUp ? 'up' : 'down', storageKind: colCfg.storage.kind };
+    },
+  });
   const address = await app.listen({ host: colCfg.http.address, port: colCfg.http.port });
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
-  await agent.start();
+  try {
+    await agent.start();
+    agentRunning = true;
+  } catch (err) {
+    // E.g. the data dir is full or unwritable: exit so that a supervisor sees it, rather than serve a pipeline that ingests nothing.
+    log.fatal({ err: describe(err) }, 'the agent failed to start');
+    process.stderr.write(`shiplog up: the agent failed to start: ${describe(err)}\n`);
+    await agent.stop(1000).catch(() => undefined);
+    await app.close();
+    await store.close();
+    log.flush();
+    return 1;
+  }
   const where = colCfg.storage.kind === 'chdb' ? `embedded ClickHouse at ${colCfg.storage.path}` : new URL(colCfg.storage.url).host;
   process.stderr.write(
     `shiplog up: following the containers of ${agentCfg.docker.display}, storing in ${where}\n` +

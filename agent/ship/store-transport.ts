@@ -8,10 +8,14 @@
 import type { Logger } from '../../lib/logger.js';
 import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../../collector/consume/aux-rows.js';
 import { RowEncoder } from '../../collector/consume/encode-rows.js';
+import { storeLogRows, type BatchRecord } from '../../collector/consume/store-log-rows.js';
 import type { CadvisorState } from '../../collector/metrics/cadvisor.js';
 import type { CollectorMetrics } from '../../collector/metrics.js';
 import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../../collector/store/schema.js';
-import type { LogStore } from '../../collector/store/store.js';
+import { storeDeadLetters, type DeadLetter } from '../../collector/store/dead-letters.js';
+import { insertIsolating } from '../../collector/store/insert-isolating.js';
+import { isDataRefusal, type LogStore } from '../../collector/store/store.js';
+import { describe } from '../../lib/errors.js';
 import type { LogRecord, RecordCursor } from './record.js';
 import type { OutRecord, SendResult, Transport } from './transport.js';
 
@@ -29,17 +33,29 @@ export class StoreTransport implements Transport {
   /** A retried batch gets the token and offset of its first attempt, so the store keeps it once. */
   private readonly firstAttempt = new WeakMap<object, { token: string; base: number }>();
 
+  /** False while the last insert failed for a reason other than its data (store unreachable, disk full). */
+  storageUp = true;
+
   constructor(
     private readonly store: LogStore,
     private readonly metrics: CollectorMetrics,
     private readonly containers: CadvisorState,
     private readonly log: Logger,
+    /** Test-only fault injection: a record whose text contains this is encoded as a row the store refuses. */
+    private readonly faultUnstorableText = '',
   ) {}
 
   async start(): Promise<void> {
-    await this.store.ping();
+    await this.tracked(() => this.store.ping());
   }
 
+  /**
+   * Inserts the records' lines. A record the encoder refuses (a time the store cannot hold)
+   * goes to the dead-letter table whole; a line the store refuses (found by splitting the
+   * batch, store-log-rows.ts) goes there alone, as a record of that line; everything else is
+   * stored. Throws only when the store is unavailable: the shipper retries, with the tokens
+   * of the first attempt, so nothing is stored twice.
+   */
   async send(records: OutRecord[]): Promise<SendResult> {
     let first = this.firstAttempt.get(records);
     if (!first) {
@@ -48,15 +64,48 @@ export class StoreTransport implements Transport {
       this.firstAttempt.set(records, first);
     }
     const { token, base } = first;
-    const enc = new RowEncoder();
+    const letters: DeadLetter[] = [];
+    const letter = (offset: string, key: string, record: string, reason: string, detail: string) =>
+      letters.push({ source: INPROC_TOPIC, partition: 0, offset, reason, detail, key, record: Buffer.from(record) });
     // One "offset" per record, as in Kafka (RecordLine counts within it).
-    records.forEach((r, i) => enc.add(JSON.parse(r.value) as LogRecord, { topic: INPROC_TOPIC, partition: 0, offset: String(base + i) }));
+    const batch: BatchRecord[] = [];
+    const enc = new RowEncoder();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as OutRecord;
+      const rec = JSON.parse(r.value) as LogRecord;
+      const at = { topic: INPROC_TOPIC, partition: 0, offset: String(base + i) };
+      try {
+        enc.add(rec, at);
+        batch.push({ rec, at });
+      } catch (err) {
+        letter(at.offset, r.key, r.value, 'unencodable', describe(err));
+      }
+    }
     const rows = enc.rows;
     const times = enc.lineTimesMs;
-    const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
-    await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, enc.take(), token);
-    end();
-    this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
+    const refused = await storeLogRows({
+      records: batch,
+      data: enc.take(),
+      token,
+      faultText: this.faultUnstorableText || undefined,
+      insert: (data, tok) =>
+        this.tracked(async () => {
+          const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
+          await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, data, tok);
+          end();
+        }),
+      deadLetter: async (r, line, oneLine, detail) => {
+        letter(`${r.at.offset}.${line}`, oneLine.container.id, JSON.stringify(oneLine), 'unstorable', detail);
+      },
+    });
+    if (letters.length) {
+      await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
+      for (const d of letters) {
+        this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
+        this.log.warn({ offset: d.offset, reason: d.reason, detail: d.detail }, 'stored in the dead-letter table');
+      }
+    }
+    this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows - refused);
     this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
     const now = Date.now();
     for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
@@ -67,16 +116,56 @@ export class StoreTransport implements Transport {
     return { nextOffsets: new Map() };
   }
 
+  /** Runs a store operation, keeping storageUp true to what happened (a refusal of the data means the store is up). */
+  private async tracked<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      const r = await op();
+      this.storageUp = true;
+      return r;
+    } catch (err) {
+      this.storageUp = isDataRefusal(err);
+      throw err;
+    }
+  }
+
   async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
     if (!records.length) return;
-    let tsv = '';
     const at = { topic: INPROC_TOPIC, partition: 0, offset: String(this.seq++) };
-    const parsed = records.map((r) => JSON.parse(r.value) as StatsRecord | EventRecord);
-    for (const p of parsed) tsv += kind === 'stats' ? statsRow(p as StatsRecord, at) : eventRow(p as EventRecord, at);
     const table = kind === 'stats' ? STATS_TABLE : EVENTS_TABLE;
-    await this.store.insertTsv(table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `inproc:${process.pid}:${at.offset}`);
-    this.metrics.rowsInserted.inc({ table }, records.length);
-    for (const p of parsed) {
+    const rows: { rec: StatsRecord | EventRecord; row: string; key: string; value: string }[] = [];
+    const letters: DeadLetter[] = [];
+    const letter = (r: { key: string; value: string }, reason: string, detail: string) =>
+      letters.push({ source: `${INPROC_TOPIC}.${kind}`, partition: 0, offset: at.offset, reason, detail, key: r.key, record: Buffer.from(r.value) });
+    for (const r of records) {
+      const rec = JSON.parse(r.value) as StatsRecord | EventRecord;
+      try {
+        rows.push({ rec, row: kind === 'stats' ? statsRow(rec as StatsRecord, at) : eventRow(rec as EventRecord, at), ...r });
+      } catch (err) {
+        letter(r, 'unencodable', describe(err));
+      }
+    }
+    const token = `inproc:${process.pid}:${at.offset}`;
+    const columns = kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS;
+    const stored: (StatsRecord | EventRecord)[] = [];
+    type Row = (typeof rows)[number];
+    const insert = async (part: readonly Row[], tok: string) => {
+      await this.tracked(() => this.store.insertTsv(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok));
+      for (const p of part) stored.push(p.rec);
+    };
+    await insertIsolating<Row>(
+      () => insert(rows, token),
+      () => rows,
+      (part) => insert(part, `${token}/${rows.indexOf(part[0] as Row)}+${part.length}`),
+      async (p, detail) => {
+        letter(p, 'unstorable', detail);
+      },
+    );
+    if (letters.length) {
+      await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
+      for (const d of letters) this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
+    }
+    this.metrics.rowsInserted.inc({ table }, stored.length);
+    for (const p of stored) {
       if (kind === 'stats') this.containers.onStats(p as StatsRecord, 0);
       else this.containers.onEvent(p as EventRecord, 0);
     }

@@ -16,8 +16,10 @@ import type { CollectorMetrics } from '../metrics.js';
 import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent } from '../store/schema.js';
 import type { CadvisorState } from '../metrics/cadvisor.js';
 import { eventRow, statsRow, type EventRecord, type StatsRecord } from './aux-rows.js';
-import type { LogStore } from '../store/store.js';
+import { insertIsolating } from '../store/insert-isolating.js';
+import { isDataRefusal, type LogStore } from '../store/store.js';
 import { decodeRecord } from './decode-record.js';
+import { storeLogRows, type BatchRecord } from './store-log-rows.js';
 import type { DeadLetters, Rejected } from './dlq.js';
 import { RowEncoder } from './encode-rows.js';
 
@@ -37,21 +39,25 @@ export interface ConsumerConfig {
   sessionTimeoutMs: number;
   /** Test-only fault injection: SIGKILL after the Nth insert, before its commit. 0 = off. */
   killAfterInserts?: number;
+  /** Test-only fault injection: lines containing this text are encoded as rows the store refuses. */
+  faultUnstorableText?: string;
 }
 
 class Stale extends Error {}
 
-/** The store refused the rows themselves (a value it cannot parse or hold), not the connection. */
-class DataRejected extends Error {}
+/** Stored up to this record, and in it up to this line (Infinity: the whole record). */
+interface Stored {
+  offset: bigint;
+  line: number;
+}
 
-/** ClickHouse errors about the data in an insert, by code, name or wording (the HTTP interface may send only the text): retrying the same rows cannot help. */
-const DATA_ERROR = /\bCode: (6|26|27|32|38|41|53|69|70|72|117|321|349)\b|CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND|TYPE_MISMATCH|Cannot parse|Cannot read|is out of range/;
+
 
 
 export class LogConsumer {
   private consumer: Consumer | undefined;
   /** Per "topic:partition": highest offset known to be stored; cleared on every group join. */
-  private stored = new Map<string, bigint | null>();
+  private stored = new Map<string, Stored | null>();
   private inserts = 0;
   storageUp = true;
   running = false;
@@ -103,15 +109,20 @@ export class LogConsumer {
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
-  private async storedUpTo(table: string, topic: string, partition: number): Promise<bigint | null> {
+  /**
+   * How far a partition is stored: the highest offset and, for logs, the highest line of that
+   * record (a record whose bad line was split off may be stored only up to some line).
+   */
+  private async storedUpTo(table: string, topic: string, partition: number): Promise<Stored | null> {
     const key = `${topic}:${partition}`;
     const known = this.stored.get(key);
     if (known !== undefined) return known;
-    const rows = await this.store.query<{ o: string; c: string }>(
-      `SELECT toString(max(KafkaOffset)) AS o, toString(count()) AS c FROM ${quoteIdent(this.store.database)}.${quoteIdent(table)} WHERE KafkaTopic = {t:String} AND KafkaPartition = {p:UInt32}`,
+    const line = table === LOGS_TABLE ? 'RecordLine' : '0';
+    const rows = await this.store.query<{ o: string; l: string; c: string }>(
+      `SELECT toString(max(KafkaOffset)) AS o, toString(argMax(${line}, (KafkaOffset, ${line}))) AS l, toString(count()) AS c FROM ${quoteIdent(this.store.database)}.${quoteIdent(table)} WHERE KafkaTopic = {t:String} AND KafkaPartition = {p:UInt32}`,
       { t: topic, p: partition },
     );
-    const v = rows[0] && rows[0].c !== '0' ? BigInt(rows[0].o) : null;
+    const v = rows[0] && rows[0].c !== '0' ? { offset: BigInt(rows[0].o), line: table === LOGS_TABLE ? Number(rows[0].l) : Infinity } : null;
     this.stored.set(key, v);
     return v;
   }
@@ -139,7 +150,7 @@ export class LogConsumer {
       /** The records encoded into the batch (encoded again one by one if the store refuses it). */
       const accepted: KafkaMessage[] = [];
       for (const m of batch.messages) {
-        if (stored !== null && BigInt(m.offset) <= stored) continue;
+        if (stored !== null && BigInt(m.offset) <= stored.offset) continue;
         firstNew ??= m.offset;
         const d = decodeRecord<StatsRecord | EventRecord>(m.value, this.cfg.maxRecordBytes, kind);
         if (!d.ok) {
@@ -162,15 +173,18 @@ export class LogConsumer {
       this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
       if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
       if (rows > 0) {
-        const encodeOne = (m: KafkaMessage) => {
-          const d = decodeRecord<StatsRecord | EventRecord>(m.value, this.cfg.maxRecordBytes, kind);
-          if (!d.ok) return Buffer.alloc(0);
-          return Buffer.from(rowOf(d.record, { topic, partition, offset: m.offset }));
+        const encode = (part: readonly KafkaMessage[]) => {
+          let text = '';
+          for (const m of part) {
+            const d = decodeRecord<StatsRecord | EventRecord>(m.value, this.cfg.maxRecordBytes, kind);
+            if (d.ok) text += rowOf(d.record, { topic, partition, offset: m.offset });
+          }
+          return Buffer.from(text);
         };
-        const stored = await this.insertBatch(p, table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `${topic}:${partition}:${firstNew}-${last}`, accepted, encodeOne);
-        this.metrics.rowsInserted.inc({ table }, stored === 'all' ? rows : stored.size);
+        const stored = await this.insertAuxRows(p, table, kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS, Buffer.from(tsv), `${topic}:${partition}:${firstNew}-${last}`, accepted, encode);
+        this.metrics.rowsInserted.inc({ table }, stored);
         this.metrics.batchRows.observe({ table }, rows);
-        this.stored.set(`${topic}:${partition}`, BigInt(last));
+        this.stored.set(`${topic}:${partition}`, { offset: BigInt(last), line: Infinity });
       }
       if (p.isStale()) return;
       await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
@@ -193,33 +207,43 @@ export class LogConsumer {
         const stored = await this.retry('read stored offsets', () => this.storedUpTo(LOGS_TABLE, topic, partition), p);
         const enc = new RowEncoder();
         const rejected: Rejected[] = [];
-        /** The records encoded into the batch (encoded again one by one if the store refuses it). */
-        const accepted: KafkaMessage[] = [];
+        /** The records encoded into the batch, with the lines of each that are in it (undefined: all). */
+        const accepted: (BatchRecord & { msg: KafkaMessage })[] = [];
         let skipped = 0;
         let firstNew: string | undefined;
         for (const m of batch.messages) {
-          if (stored !== null && BigInt(m.offset) <= stored) {
+          const off = BigInt(m.offset);
+          if (stored !== null && off < stored.offset) {
             skipped++;
             continue;
           }
-          firstNew ??= m.offset;
           const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
-          if (d.ok) {
-            try {
-              enc.add(d.record, { topic, partition, offset: m.offset });
-              accepted.push(m);
-              continue;
-            } catch (err) {
-              rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
+          let only: number[] | undefined;
+          if (stored !== null && off === stored.offset) {
+            // Stored up to a line of this record (or all of it).
+            const n = d.ok ? d.record.lines.length : 0;
+            if (!d.ok || stored.line + 1 >= n) {
+              skipped++;
               continue;
             }
+            only = Array.from({ length: n - stored.line - 1 }, (_, i) => stored.line + 1 + i);
           }
-          rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+          firstNew ??= m.offset;
+          if (!d.ok) {
+            rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+            continue;
+          }
+          try {
+            enc.add(d.record, { topic, partition, offset: m.offset }, only);
+            accepted.push({ msg: m, rec: d.record, at: { topic, partition, offset: m.offset }, only });
+          } catch (err) {
+            rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: describe(err) });
+          }
         }
         this.metrics.recordsConsumed.inc({ topic }, batch.messages.length);
         if (skipped) {
           this.metrics.recordsSkipped.inc({ topic }, skipped);
-          this.log.info({ topic, partition, skipped, storedUpTo: String(stored) }, 'skipped records already in storage');
+          this.log.info({ topic, partition, skipped, storedUpTo: String(stored?.offset) }, 'skipped records already in storage');
         }
         if (rejected.length) await this.retry('write to the DLQ', () => this.dlq.send(rejected), p, true);
         const rows = enc.rows;
@@ -228,22 +252,14 @@ export class LogConsumer {
           const data = enc.take();
           // Same range, same token: a retried insert of this batch is stored once.
           const token = `${topic}:${partition}:${firstNew ?? first}-${last}`;
-          const stored = await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
+          const refused = await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': LOGS_TABLE, 'db.operation.batch.size': rows } }, async (ispan) => {
             try {
-              const encodeOne = (m: KafkaMessage) => {
-                const one = new RowEncoder();
-                const d = decodeRecord(m.value, this.cfg.maxRecordBytes);
-                if (d.ok) one.add(d.record, { topic, partition, offset: m.offset });
-                return one.take();
-              };
-              return await this.insertBatch(p, LOGS_TABLE, LOG_INSERT_COLUMNS, data, token, accepted, encodeOne);
+              return await this.insertLogRows(p, data, token, accepted);
             } finally {
               ispan.end();
             }
           });
-          // Counts below are of the batch; after a refused batch they include the refused records' lines (rare, each logged).
-          this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows);
-          if (stored !== 'all') this.log.warn({ topic, partition, stored: stored.size, records: accepted.length }, 'batch stored record by record after the store refused it');
+          this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows - refused);
           for (const [k, count] of enc.lineCounts) {
             const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
             this.metrics.logLines.inc({ host, name, stream, level }, count);
@@ -251,7 +267,7 @@ export class LogConsumer {
           const now = Date.now();
           for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
           this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
-          this.stored.set(`${topic}:${partition}`, BigInt(last));
+          this.stored.set(`${topic}:${partition}`, { offset: BigInt(last), line: Infinity });
           if (this.cfg.killAfterInserts && ++this.inserts === this.cfg.killAfterInserts) process.kill(process.pid, 'SIGKILL');
         }
         if (p.isStale()) return;
@@ -271,44 +287,57 @@ export class LogConsumer {
     });
   }
 
-  /**
-   * Inserts a batch (retrying while the store is unreachable). If the store refuses the rows
-   * themselves, the batch's records are inserted one by one, in offset order, each with a
-   * token of its own; records refused alone go to the DLQ as `unstorable` with the store's
-   * message, and the partition moves on. Returns 'all' or the offsets stored.
-   */
-  private async insertBatch(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, records: KafkaMessage[], encodeOne: (m: KafkaMessage) => Buffer): Promise<'all' | Set<string>> {
+  /** Inserts a log batch, retrying while the store is unreachable; refused lines go to the DLQ (store-log-rows.ts). Returns how many were refused. */
+  private async insertLogRows(p: EachBatchPayload, data: Buffer, token: string, records: (BatchRecord & { msg: KafkaMessage })[]): Promise<number> {
     const { topic, partition } = p.batch;
-    const insert = (buf: Buffer, tok: string) =>
-      this.retry('insert', async () => {
-        const end = this.metrics.insertSeconds.startTimer({ table });
-        await this.store.insertTsv(table, columns, buf, tok);
-        end();
-      }, p, false, true);
-    try {
-      await insert(data, token);
-      return 'all';
-    } catch (err) {
-      if (!(err instanceof DataRejected)) throw err;
-      this.log.warn({ topic, partition, table, records: records.length, err: err.message }, 'the store refused a batch; storing its records one by one');
-    }
-    const stored = new Set<string>();
-    const refused: Rejected[] = [];
-    for (const m of records) {
-      try {
-        await insert(encodeOne(m), `${topic}:${partition}:${m.offset}-${m.offset}`);
-        stored.add(m.offset);
-      } catch (err) {
-        if (!(err instanceof DataRejected)) throw err;
-        refused.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unstorable', detail: err.message.replace(/\s+/g, ' ').slice(0, 1000) });
-      }
-    }
-    if (refused.length) await this.retry('write to the DLQ', () => this.dlq.send(refused), p, true);
-    return stored;
+    return storeLogRows({
+      records,
+      data,
+      token,
+      faultText: this.cfg.faultUnstorableText,
+      insert: (buf, tok) =>
+        this.retry('insert', async () => {
+          const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
+          await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, buf, tok);
+          end();
+        }, p),
+      deadLetter: async (r, line, oneLine, detail) => {
+        this.log.warn({ topic, partition, offset: r.at.offset, line, detail }, 'the store refused a line; sending it to the DLQ, storing the rest');
+        const m = r.msg;
+        await this.retry('write to the DLQ', () => this.dlq.send([{ topic, partition, offset: m.offset, line, key: m.key, value: Buffer.from(JSON.stringify(oneLine)), reason: 'unstorable', detail }]), p, true);
+      },
+    });
   }
 
-  /** Retries op with backoff, heartbeating, until it succeeds or the partition is taken away. */
-  private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false, dataErrorsFinal = false): Promise<T> {
+  /**
+   * Inserts a stats or events batch; a batch the store refuses is split until the refused
+   * records stand alone (one row each), which go to the DLQ as `unstorable`. Returns how many
+   * records were stored.
+   */
+  private async insertAuxRows(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, records: KafkaMessage[], encode: (part: readonly KafkaMessage[]) => Buffer): Promise<number> {
+    const { topic, partition } = p.batch;
+    const insert = (buf: () => Buffer, tok: string) =>
+      this.retry('insert', async () => {
+        const end = this.metrics.insertSeconds.startTimer({ table });
+        await this.store.insertTsv(table, columns, buf(), tok);
+        end();
+      }, p);
+    const r = await insertIsolating(
+      () => insert(() => data, token),
+      () => records,
+      (part) => insert(() => encode(part), `${topic}:${partition}:${(part[0] as KafkaMessage).offset}-${(part[part.length - 1] as KafkaMessage).offset}`),
+      async (m, detail) => {
+        await this.retry('write to the DLQ', () => this.dlq.send([{ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unstorable', detail }]), p, true);
+      },
+    );
+    return records.length - r.refused.length;
+  }
+
+  /**
+   * Retries op with backoff, heartbeating, until it succeeds or the partition is taken away.
+   * A store's refusal of the data itself is thrown at once: retrying the same rows cannot help.
+   */
+  private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false): Promise<T> {
     let backoff = 250;
     while (true) {
       try {
@@ -317,10 +346,10 @@ export class LogConsumer {
         if (!dlq) this.storageUp = true;
         return r;
       } catch (err) {
-        if (dataErrorsFinal && DATA_ERROR.test(describe(err))) {
+        if (!dlq && isDataRefusal(err)) {
           // The store answered, so it is up; these rows will never go in as they are.
           this.storageUp = true;
-          throw new DataRejected(describe(err));
+          throw err;
         }
         if (dlq) this.metrics.dlqErrors.inc();
         else {

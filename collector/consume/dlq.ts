@@ -13,6 +13,8 @@ export interface Rejected {
   topic: string;
   partition: number;
   offset: string;
+  /** For one line split off a log record: its place in the record (the value is a record of that line alone). */
+  line?: number;
   key: Buffer | null;
   value: Buffer | null;
   reason: string;
@@ -59,6 +61,7 @@ export class DeadLetters {
           'shiplog-source-topic': r.topic,
           'shiplog-source-partition': String(r.partition),
           'shiplog-source-offset': r.offset,
+          ...(r.line !== undefined ? { 'shiplog-source-line': String(r.line) } : {}),
           ...(value !== r.value ? { 'shiplog-truncated-from': String(r.value?.length ?? 0) } : {}),
         },
       };

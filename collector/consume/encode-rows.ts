@@ -62,6 +62,18 @@ export function tsvEscapeBytes(b: Buffer): Buffer {
  * RFC 3339 (Docker) to "seconds.nanoseconds", which DateTime64(9) parses without any time
  * zone. An offset (`+02:00`) is applied; Docker itself always writes `Z`.
  */
+/** The first second a stored row cannot hold: its TimestampTime (DateTime, UInt32 seconds) ends here. */
+export const STORABLE_END_SECONDS = 2 ** 32;
+
+/**
+ * Whole epoch seconds as DateTime64 text. Always ten digits: the engine reads a shorter number
+ * as a date ("1" became 2026-01-01) or refuses it ("0"), so times before 1973 need the zeros.
+ */
+export function epochSecondsText(secs: number): string {
+  if (!Number.isInteger(secs) || secs < 0 || secs >= STORABLE_END_SECONDS) throw new Error(`time ${secs} s is outside what the store holds (1970 to 2106-02-07)`);
+  return String(secs).padStart(10, '0');
+}
+
 export class TimestampConverter {
   private lastKey = '';
   private lastSecs = '';
@@ -83,9 +95,9 @@ export class TimestampConverter {
     if (key !== this.lastKey) {
       const ms = Date.parse(zone ? key : `${key}Z`);
       if (Number.isNaN(ms) || (zone === '' && ts.charCodeAt(e) !== 0x5a)) throw new Error(`bad timestamp ${ts}`);
+      this.lastSecs = epochSecondsText(ms / 1000);
       this.lastKey = key;
       this.lastMs = ms;
-      this.lastSecs = String(ms / 1000);
     }
     return frac ? `${this.lastSecs}.${frac.padEnd(9, '0')}` : this.lastSecs;
   }
@@ -108,7 +120,22 @@ export class RowEncoder {
   /** Per row, the line's time in epoch ms (to the second plus the fraction's milliseconds), for latency. */
   readonly lineTimesMs: number[] = [];
 
-  add(rec: LogRecord, at: KafkaCoords): void {
+  /**
+   * Adds a record's rows (or only the lines `only` names, ascending; RecordLine stays the
+   * line's place in the whole record). A record with a time the store cannot hold throws and
+   * adds nothing.
+   */
+  add(rec: LogRecord, at: KafkaCoords, only?: readonly number[]): void {
+    // Times first: all of them convert, or the record is refused whole (no partial rows).
+    const n = rec.lines.length;
+    const epochs = new Array<string>(n);
+    const times = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const ts = (rec.lines[i] as LogRecord['lines'][number]).ts;
+      epochs[i] = this.ts.convert(ts);
+      times[i] = this.ts.lastMs + Number(ts.slice(20, 23)) || this.ts.lastMs;
+    }
+    let next = 0;
     const c = rec.container;
     const service = c.compose_service || c.swarm_service || c.name;
     const res: [string, string][] = [
@@ -127,10 +154,15 @@ export class RowEncoder {
     const parse = parseModeOf(c.labels['shiplog.parse']);
     // Everything per record is escaped once.
     const tail = `\t${tsvEscape(at.topic)}\t${at.partition}\t${at.offset}\t`;
-    let lineNo = 0;
+    let lineNo = -1;
     const mid1 = `\t${tsvEscape(service)}\t`;
     const resMap = `\t${mapLiteral(res)}\t`;
     for (const l of rec.lines) {
+      lineNo++;
+      if (only) {
+        if (only[next] !== lineNo) continue;
+        next++;
+      }
       const attrs: [string, string][] = [['log.iostream', l.stream]];
       if (l.split) attrs.push(['log.split', 'true']);
       let sev: Severity = UNKNOWN;
@@ -140,15 +172,14 @@ export class RowEncoder {
       } else {
         attrs.push(['log.encoding', 'binary']);
       }
-      const epoch = this.ts.convert(l.ts);
-      this.lineTimesMs.push(this.ts.lastMs + Number(l.ts.slice(20, 23)) || this.ts.lastMs);
-      this.text += `${epoch}\t${sev.text}\t${sev.number}${mid1}`;
+      this.lineTimesMs.push(times[lineNo] as number);
+      this.text += `${epochs[lineNo]}\t${sev.text}\t${sev.number}${mid1}`;
       if (body !== undefined) this.text += tsvEscape(body);
       else {
         this.flushText();
         this.chunks.push(tsvEscapeBytes(Buffer.from(l.msg_b64 ?? '', 'base64')));
       }
-      this.text += `${resMap}${mapLiteral(attrs)}${tail}${lineNo++}\n`;
+      this.text += `${resMap}${mapLiteral(attrs)}${tail}${lineNo}\n`;
       this.rows++;
       const ck = `${rec.host}\u0000${c.name}\u0000${l.stream}\u0000${sev.text ? sev.text.toLowerCase() : 'unknown'}`;
       this.lineCounts.set(ck, (this.lineCounts.get(ck) ?? 0) + 1);

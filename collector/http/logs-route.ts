@@ -3,13 +3,15 @@
  * histogram and the known containers. Parameters are validated by the JSON schemas below
  * (fastify/ajv) and reach the database only as bound parameters.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { listContainers, containersQuerySchema, type ContainersRequest } from '../query/containers.js';
-import { BadParameter, filterProperties } from '../query/filters.js';
+import { filterProperties } from '../query/filters.js';
 import { histogram, histogramQuerySchema, type HistogramRequest } from '../query/histogram.js';
 import { buildPageQuery, readPage, toLine, type PageLimits, type PageRequest } from '../query/logs-page.js';
 import { LOGS_TABLE, quoteIdent } from '../store/schema.js';
 import type { LogStore } from '../store/store.js';
+import { answering } from './answering.js';
+import { registerDeadLettersRoute } from './dead-letters-route.js';
 import { registerTailRoute } from './tail-route.js';
 
 export const MAX_LIMIT = 10_000;
@@ -27,22 +29,6 @@ export const logsQuerySchema = {
 
 export const DEFAULT_LIMITS: PageLimits = { maxResultBytes: 16 * 1024 ** 2, queryTimeoutMs: 10_000 };
 
-/** Answers a BadParameter with a 400 naming it, and an engine timeout with a 503 naming the setting. */
-export async function answering<T>(reply: FastifyReply, limits: PageLimits, work: () => Promise<T>): Promise<T | FastifyReply> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof BadParameter) return reply.code(400).send({ error: 'bad_parameter', parameter: err.parameter, message: err.message });
-    if (/TIMEOUT_EXCEEDED|Timeout exceeded/.test((err as Error).message)) {
-      return reply.code(503).send({
-        error: 'query_timeout',
-        message: `the query ran longer than ${limits.queryTimeoutMs / 1000} s (SHIPLOG_API_QUERY_TIMEOUT); narrow it with since/until, container or host`,
-      });
-    }
-    throw err;
-  }
-}
-
 export function registerLogsRoute(app: FastifyInstance, store: LogStore, limits: PageLimits = DEFAULT_LIMITS): void {
   const db = quoteIdent(store.database);
   app.get('/api/v1/logs', { schema: { querystring: logsQuerySchema } }, async (req, reply) =>
@@ -58,6 +44,7 @@ export function registerLogsRoute(app: FastifyInstance, store: LogStore, limits:
     answering(reply, limits, async () => ({ data: await listContainers(store, db, req.query as ContainersRequest, limits.queryTimeoutMs) })),
   );
   registerTailRoute(app, store, db, limits);
+  registerDeadLettersRoute(app, store, db, limits);
 }
 
 const params = (props: object, skip: string[] = []) =>

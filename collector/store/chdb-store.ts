@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { describe } from '../../lib/errors.js';
-import { StorageError, type LogStore, type QueryParams } from './store.js';
+import { StorageError, insertFailed, type LogStore, type QueryParams } from './store.js';
 
 export class ChdbStore implements LogStore {
   readonly kind = 'chdb' as const;
@@ -57,7 +57,7 @@ export class ChdbStore implements LogStore {
         settings: { insert_deduplication_token: dedupToken },
       });
     } catch (err) {
-      throw new StorageError(`embedded store insert into ${table}: ${describe(err)}`, err);
+      throw insertFailed(`embedded store insert into ${table}: ${describe(err)}`, err);
     }
   }
 

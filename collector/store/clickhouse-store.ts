@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { describe } from '../../lib/errors.js';
-import { StorageError, type LogStore, type QueryParams } from './store.js';
+import { StorageError, insertFailed, type LogStore, type QueryParams } from './store.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -78,7 +78,7 @@ export class ClickHouseStore implements LogStore {
         clickhouse_settings: { insert_deduplication_token: dedupToken },
       });
     } catch (err) {
-      throw new StorageError(`ClickHouse at ${this.display}: insert into ${table}: ${describe(err)}`, err);
+      throw insertFailed(`ClickHouse at ${this.display}: insert into ${table}: ${describe(err)}`, err);
     }
   }
 

@@ -178,6 +178,29 @@ MIGRATIONS.push({
   },
 });
 
+export const DEAD_LETTERS_TABLE = 'dead_letters';
+
+MIGRATIONS.push({
+  version: 4,
+  description: 'dead_letters: records the store or the encoder refused in shiplog up (Kafka mode has the <prefix>.dlq topic)',
+  statements: (o) => [
+    `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(DEAD_LETTERS_TABLE)}${onCluster(o)} (
+  Timestamp DateTime64(3) DEFAULT now64(3),
+  Source LowCardinality(String),
+  Partition UInt32,
+  Offset String,
+  Reason LowCardinality(String),
+  Detail String,
+  RecordKey String,
+  Record String CODEC(ZSTD(3))
+) ENGINE = ${o.replicated ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${o.database}/${DEAD_LETTERS_TABLE}', '{replica}')` : 'MergeTree'}
+ORDER BY Timestamp
+TTL toDateTime(Timestamp) + toIntervalDay(${Math.trunc(o.retentionDays)})`,
+  ],
+});
+
+export const DEAD_LETTERS_INSERT_COLUMNS = ['Source', 'Partition', 'Offset', 'Reason', 'Detail', 'RecordKey', 'Record'] as const;
+
 export const STATS_INSERT_COLUMNS = [
   'Timestamp', 'HostName', 'ContainerId', 'ContainerName', 'Image', 'Labels', 'StartedAt',
   'CpuTotalNs', 'CpuUserNs', 'CpuSystemNs', 'CpuPeriods', 'CpuThrottledPeriods', 'CpuThrottledNs',

@@ -24,8 +24,28 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
+/**
+ * ClickHouse errors about the data itself, by code, name or wording (the HTTP interface may
+ * send only the text): the store answered, and retrying the same rows cannot help.
+ */
+const DATA_ERROR = /\bCode: (6|26|27|32|38|41|53|69|70|72|117|321|349|407)\b|CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND|TYPE_MISMATCH|DECIMAL_OVERFLOW|Cannot parse|Cannot read|is out of range/;
+
+/** `data`: the store refused these rows (split the batch, dead-letter the bad one); `unavailable`: retry later. */
+export type StorageFailure = 'data' | 'unavailable';
+
 export class StorageError extends ShiplogError {
-  constructor(message: string, cause?: unknown) {
+  readonly failure: StorageFailure;
+  constructor(message: string, cause?: unknown, failure: StorageFailure = 'unavailable') {
     super(ERROR_CODES.STORAGE, message, { cause });
+    this.failure = failure;
   }
+}
+
+/** A StorageError for a failed insert, classified by what the engine said. */
+export function insertFailed(message: string, cause: unknown): StorageError {
+  return new StorageError(message, cause, DATA_ERROR.test(message) ? 'data' : 'unavailable');
+}
+
+export function isDataRefusal(err: unknown): err is StorageError {
+  return err instanceof StorageError && err.failure === 'data';
 }

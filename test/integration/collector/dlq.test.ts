@@ -110,3 +110,58 @@ it('a record the store refuses (valid JSON, a value it cannot hold) goes to the 
   expect(dlq[0]).toMatch(/^s2\|.*shiplog-error=unstorable/);
   expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'unstorable' })).toBe(1);
 });
+
+it('one poison line in a log record: that line alone goes to the DLQ, every other line of the record and the batch is stored', async () => {
+  const prefix = `t-${randomUUID()}`;
+  const topic = `${prefix}.logs`;
+  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+  await admin.disconnect();
+  const at = (ts: string, msg: string) => ({ ts, stream: 'stdout', msg });
+  const rec = (lines: { ts: string; stream: string; msg: string }[]) =>
+    JSON.stringify({ v: 1, type: 'logs', host: 'h', container: { id: 'c'.repeat(64), name: 'app', image: 'img', labels: { owner: "o'brien" } }, lines, cursor: { stdout: { ts: lines[0]?.ts, n: 1 } } });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: [
+      { key: 'before', value: rec([at('2026-11-23T16:00:00.1Z', 'before-1'), at('2026-11-23T16:00:00.2Z', '{"level":"info","msg":"can\'t connect"}')]) },
+      { key: 'mixed', value: rec(['m-0', 'm-1', 'm-2 POISON', 'm-3', 'm-4'].map((m, i) => at(`2026-11-23T16:00:01.${i + 1}Z`, m))) },
+      // Once refused by the store ("0" is no DateTime); now taken (and then dropped by the 30-day retention, so not counted below).
+      { key: 'epoch', value: rec([at('1970-01-01T00:00:00Z', 'epoch-0'), at('1972-06-01T00:00:00.5Z', 'epoch-1')]) },
+      // Valid by the schema, before 1970 once the offset is applied: the encoder refuses the record.
+      { key: 'early', value: rec([at('1970-01-01T00:30:00+01:00', 'early')]) },
+      { key: 'after', value: rec([at('2026-11-23T16:00:02.1Z', 'after-1')]) },
+    ],
+  });
+  await producer.disconnect();
+
+  const ep = await startChdbEndpoint(tempDir('shiplog-chdb-http-').dir);
+  cleanups.push(() => ep.stop());
+  const group = `g-${randomUUID()}`;
+  const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: group, SHIPLOG_FAULT_UNSTORABLE_TEXT: 'POISON' });
+  cleanups.push(async () => void (await collector.stop()));
+  await waitFor(() => groupCaughtUp(group, topic), 60_000, 'all records consumed and committed');
+
+  const rows = await ep.query<{ b: string; t: string; l: number }>(
+    "SELECT Body AS b, toString(Timestamp) AS t, RecordLine AS l FROM shiplog.otel_logs ORDER BY Timestamp, KafkaOffset, RecordLine",
+  );
+  expect(rows.map((r) => r.b)).toEqual(['before-1', '{"level":"info","msg":"can\'t connect"}', 'm-0', 'm-1', 'm-3', 'm-4', 'after-1']);
+  // The lines keep their place in their record.
+  expect(rows.filter((r) => r.b.startsWith('m-')).map((r) => r.l)).toEqual([0, 1, 3, 4]);
+  const { stdout } = await run('kcat', ['-b', inject('kafkaBrokers'), '-t', `${prefix}.dlq`, '-C', '-e', '-q', '-f', '%k|%h|%s\n']);
+  const dlq = stdout.trim().split('\n');
+  expect(dlq).toHaveLength(2);
+  expect(dlq.some((l) => l.startsWith('epoch|'))).toBe(false);
+  const poison = dlq.find((l) => l.startsWith('mixed|')) as string;
+  expect(poison).toMatch(/shiplog-error=unstorable/);
+  expect(poison).toMatch(/shiplog-source-line=2/);
+  // The DLQ record is a valid record of that one line.
+  const value = JSON.parse(poison.slice(poison.lastIndexOf('|{') + 1)) as { lines: { msg: string }[] };
+  expect(value.lines.map((l) => l.msg)).toEqual(['m-2 POISON']);
+  expect(dlq.find((l) => l.startsWith('early|'))).toMatch(/shiplog-error=unencodable/);
+  expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'unstorable' })).toBe(1);
+  expect(await collector.metric('shiplog_collector_records_rejected_total', { reason: 'unencodable' })).toBe(1);
+});

@@ -229,7 +229,10 @@ describe('deployment files', () => {
     expect((await run('promtool', ['check', 'rules', 'prometheus/alerts.yml'], { cwd: deploy })).stdout).toContain('SUCCESS: 15 rules found');
     expect((await run('promtool', ['check', 'config', '--syntax-only', 'prometheus/prometheus.yml'], { cwd: deploy })).stdout).toContain('SUCCESS');
     expect((await run('amtool', ['check-config', 'alertmanager/alertmanager.yml'], { cwd: deploy })).stdout).toContain('SUCCESS');
-    const env = { ...process.env, SHIPLOG_KAFKA_BROKERS: 'kafka:9092', SHIPLOG_CLICKHOUSE_URL: 'http://u:p@clickhouse:8123' };
+    const env = { ...process.env, SHIPLOG_KAFKA_BROKERS: 'kafka:9092', SHIPLOG_CLICKHOUSE_URL: 'http://u:p@clickhouse:8123', SHIPLOG_API_TOKEN: 't0ken' };
+    // Without a token the files refuse to make an open log API.
+    const { SHIPLOG_API_TOKEN: _t, ...noToken } = env;
+    for (const f of ['compose.yml', 'stack.yml']) await expect(run('docker-compose', ['-f', f, 'config'], { cwd: deploy, env: noToken })).rejects.toThrow(/set SHIPLOG_API_TOKEN/);
     const compose = (await run('docker-compose', ['-f', 'compose.yml', 'config'], { cwd: deploy, env })).stdout;
     // The socket is mounted read-only wherever it is mounted.
     expect(compose).toContain('/var/run/docker.sock:/var/run/docker.sock:ro');

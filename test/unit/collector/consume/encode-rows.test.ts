@@ -40,6 +40,15 @@ describe('TSV encoding', () => {
     expect(() => t.convert('2026-11-23T16:00:00')).toThrow(/bad timestamp/);
     expect(() => t.convert('2026-11-23T16:00:00.1234567891Z')).toThrow(/bad timestamp/);
   });
+
+  it('writes ten-digit seconds (the engine reads "1" as a month and refuses "0") and refuses times the store cannot hold', () => {
+    const t = new TimestampConverter();
+    expect(t.convert('1970-01-01T00:00:00Z')).toBe('0000000000');
+    expect(t.convert('1970-01-01T00:00:01.5Z')).toBe('0000000001.500000000');
+    expect(t.convert('2106-02-07T06:28:15Z')).toBe('4294967295');
+    expect(() => t.convert('2106-02-07T06:28:16Z')).toThrow(/outside what the store holds/);
+    expect(() => t.convert('1970-01-01T00:00:00+01:00')).toThrow(/outside what the store holds/);
+  });
 });
 
 describe('RowEncoder', () => {
