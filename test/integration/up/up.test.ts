@@ -3,10 +3,11 @@
  * come back from GET /api/v1/logs with the contract's fields; SIGKILL mid-stream and a
  * restart leave stored lines equal to emitted lines; bad parameters get a 400.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { readSse } from '../../../lib/sse.js';
+import { spawn } from 'node:child_process';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
+import { logs, up } from '../../helpers/up-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
@@ -15,31 +16,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   await runCleanups(cleanups);
 });
-
-interface Up {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
-  output: () => string;
-}
-
-async function up(env: Record<string, string>): Promise<Up> {
-  const proc = spawn(process.execPath, [CLI, 'up'], {
-    env: { PATH: process.env.PATH, DOCKER_HOST: inject('dockerHost'), SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_STATS_INTERVAL: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((r) => proc.on('exit', r));
-  await waitFor(() => /listening (\S+)/.test(out) && out.includes('shiplog up: '), 60_000, 'shiplog up to start');
-  return { proc, url: (/listening (\S+)/.exec(out) as RegExpExecArray)[1] as string, exited, output: () => out };
-}
-
-async function logs(u: Up, query: string): Promise<{ status: number; body: { data?: Record<string, unknown>[]; message?: string } }> {
-  const r = await fetch(`${u.url}/api/v1/logs?${query}`);
-  return { status: r.status, body: (await r.json()) as { data?: Record<string, unknown>[] } };
-}
 
 describe('shiplog up', () => {
   it('stores every line once; SIGKILL and restart change nothing; the API returns them with their fields', async () => {

@@ -1,0 +1,31 @@
+/** Runs `shiplog up` as a user would (a process, real dockerd, embedded store) for the tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { inject } from 'vitest';
+import { CLI } from './agent-process.js';
+import { waitFor } from './kafka-read.js';
+
+export interface Up {
+  proc: ChildProcess;
+  url: string;
+  exited: Promise<unknown>;
+  output: () => string;
+}
+
+export async function up(env: Record<string, string>): Promise<Up> {
+  const proc = spawn(process.execPath, [CLI, 'up'], {
+    env: { PATH: process.env.PATH, DOCKER_HOST: inject('dockerHost'), SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_STATS_INTERVAL: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => proc.on('exit', r));
+  await waitFor(() => /listening (\S+)/.test(out) && out.includes('shiplog up: '), 60_000, 'shiplog up to start');
+  return { proc, url: (/listening (\S+)/.exec(out) as RegExpExecArray)[1] as string, exited, output: () => out };
+}
+
+export async function logs(u: Up, query: string): Promise<{ status: number; body: { data?: Record<string, unknown>[]; message?: string } }> {
+  const r = await fetch(`${u.url}/api/v1/logs?${query}`);
+  return { status: r.status, body: (await r.json()) as { data?: Record<string, unknown>[] } };
+}
+
