@@ -22,6 +22,8 @@ export interface CollectorConfig {
   faultKillAfterInserts: number;
   /** Test-only fault injection (shiplog up): records containing this text are encoded as rows the store refuses. */
   faultUnstorableText: string;
+  /** Test-only fault injection: the first N log batches crash the consumer. */
+  faultCrashBatches: number;
 }
 
 export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }[] = [
@@ -114,6 +116,7 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
     logLevel: level,
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
     faultUnstorableText: r.string('SHIPLOG_FAULT_UNSTORABLE_TEXT', ''),
+    faultCrashBatches: r.int('SHIPLOG_FAULT_CRASH_BATCHES', 0, 0, 1000),
   };
   const allowOpen = r.bool('SHIPLOG_API_ALLOW_OPEN', false);
   if (!cfg.api.token && !allowOpen && !isLoopback(cfg.http.address)) {

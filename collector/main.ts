@@ -42,7 +42,7 @@ export async function runCollector(env: Env): Promise<number> {
     store: lazyStore,
     apiToken: cfg.api.token || undefined,
     limits: cfg.api,
-    status: () => ({ consuming: consumer?.running ?? false, storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
+    status: () => ({ consuming: (consumer?.ready() ?? false) && (auxConsumer?.ready() ?? false), storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
   });
   const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
@@ -67,7 +67,7 @@ export async function runCollector(env: Env): Promise<number> {
       };
       // Logs and the small stats/events records in groups of their own, so that a slow
       // partition of one never holds up the other's rebalances.
-      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts, faultUnstorableText: cfg.faultUnstorableText || undefined }, metrics, log.child({ part: 'consumer' }), containers);
+      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts, faultUnstorableText: cfg.faultUnstorableText || undefined, faultCrashBatches: cfg.faultCrashBatches }, metrics, log.child({ part: 'consumer' }), containers);
       auxConsumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: `${cfg.kafka.groupId}-stats`, logsTopic: '', statsTopic: topics.stats, eventsTopic: topics.events }, metrics, log.child({ part: 'stats-consumer' }), containers);
       await consumer.start();
       await auxConsumer.start();

@@ -36,6 +36,7 @@ function collectorMetrics(registry: Registry, probe: CollectorProbe) {
     dlqDropped: new Counter({ name: 'shiplog_collector_dlq_dropped_total', help: 'Rejected records the DLQ refused even truncated; logged with their coordinates.', registers: r }),
     storageUp: new Gauge({ name: 'shiplog_collector_storage_up', help: '1 while the last storage operation succeeded.', registers: r, collect() { this.set(probe.storageUp() ? 1 : 0); } }),
     logLines: new Counter({ name: 'shiplog_log_lines_total', help: 'Log lines stored, by host, container name, stream and detected level (unknown when none).', labelNames: ['host', 'name', 'stream', 'level'], registers: r }),
+    consumerCrashes: new Counter({ name: 'shiplog_collector_consumer_crashes_total', help: 'Consumer crashes (each followed by a restart with backoff), by consumer group.', labelNames: ['group'], registers: r }),
     rebalances: new Counter({ name: 'shiplog_collector_rebalances_total', help: 'Consumer group joins (start-up and rebalances).', registers: r }),
   };
 }

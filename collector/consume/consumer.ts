@@ -9,7 +9,7 @@
  * no offset moves until it succeeds.
  */
 import { trace, SpanStatusCode } from '@opentelemetry/api';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs';
 import { describe } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -23,6 +23,7 @@ import { storeLogRows, type BatchRecord } from './store-log-rows.js';
 import type { DeadLetters, Rejected } from './dlq.js';
 import { RowEncoder } from './encode-rows.js';
 
+const { KafkaJSNonRetriableError } = kafkajs;
 const tracer = trace.getTracer('shiplog-collector');
 
 export interface ConsumerConfig {
@@ -41,9 +42,16 @@ export interface ConsumerConfig {
   killAfterInserts?: number;
   /** Test-only fault injection: lines containing this text are encoded as rows the store refuses. */
   faultUnstorableText?: string;
+  /** Test-only fault injection: the first N log batches fail with an error kafkajs does not retry (it crashes the consumer). */
+  faultCrashBatches?: number;
 }
 
 class Stale extends Error {}
+
+const RESTART_MIN_MS = 1_000;
+const RESTART_MAX_MS = 60_000;
+/** Without word from Kafka for this long, the consumer is not ready (an idle fetch returns every batchWaitMs). */
+const CONTACT_STALE_MS = 20_000;
 
 /** Stored up to this record, and in it up to this line (Infinity: the whole record). */
 interface Stored {
@@ -61,6 +69,12 @@ export class LogConsumer {
   private inserts = 0;
   storageUp = true;
   running = false;
+  private stopping = false;
+  /** Last time Kafka answered this consumer (a fetch, a heartbeat, a batch). */
+  private lastContact = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartBackoffMs = RESTART_MIN_MS;
+  private crashedOnPurpose = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -91,7 +105,20 @@ export class LogConsumer {
       this.metrics.rebalances.inc();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
-    consumer.on(consumer.events.CRASH, (e) => this.log.error({ err: describe(e.payload.error), restart: e.payload.restart }, 'consumer crashed'));
+    const contact = () => {
+      this.lastContact = Date.now();
+    };
+    for (const ev of [consumer.events.FETCH, consumer.events.HEARTBEAT, consumer.events.GROUP_JOIN]) consumer.on(ev, contact);
+    consumer.on(consumer.events.END_BATCH_PROCESS, () => {
+      contact();
+      this.restartBackoffMs = RESTART_MIN_MS;
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.metrics.consumerCrashes.inc({ group: this.cfg.groupId });
+      this.log.error({ err: describe(e.payload.error), restart: e.payload.restart, group: this.cfg.groupId }, 'consumer crashed');
+      // kafkajs restarts by itself after a retriable error; after any other, so do we, with backoff.
+      if (!e.payload.restart) this.scheduleRestart(consumer);
+    });
     await consumer.connect();
     const topics = [this.cfg.logsTopic, this.cfg.statsTopic, this.cfg.eventsTopic].filter((t): t is string => !!t);
     await consumer.subscribe({ topics, fromBeginning: true });
@@ -102,9 +129,40 @@ export class LogConsumer {
       eachBatch: (p) => this.onBatch(p),
     });
     this.running = true;
+    this.lastContact = Date.now();
+  }
+
+  /** True while the consumer runs and Kafka answered it recently. */
+  ready(): boolean {
+    return this.running && Date.now() - this.lastContact < CONTACT_STALE_MS;
+  }
+
+  private scheduleRestart(crashed: Consumer): void {
+    this.running = false;
+    if (this.stopping || this.restartTimer) return;
+    // Full jitter: collectors that crashed on the same batch do not restart in step.
+    const delay = Math.round(this.restartBackoffMs / 2 + Math.random() * (this.restartBackoffMs / 2));
+    this.restartBackoffMs = Math.min(this.restartBackoffMs * 2, RESTART_MAX_MS);
+    this.log.warn({ group: this.cfg.groupId, restartInMs: delay }, 'restarting the consumer');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void (async () => {
+        await crashed.disconnect().catch(() => undefined);
+        if (this.stopping) return;
+        try {
+          await this.start();
+          this.log.info({ group: this.cfg.groupId }, 'consumer restarted');
+        } catch (err) {
+          this.log.warn({ err: describe(err), group: this.cfg.groupId }, 'consumer restart failed');
+          this.scheduleRestart(this.consumer ?? crashed);
+        }
+      })();
+    }, delay);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
     this.running = false;
     await this.consumer?.disconnect().catch(() => undefined);
   }
@@ -198,6 +256,10 @@ export class LogConsumer {
   }
 
   private async onLogBatch(p: EachBatchPayload): Promise<void> {
+    if (this.cfg.faultCrashBatches && this.crashedOnPurpose < this.cfg.faultCrashBatches) {
+      this.crashedOnPurpose++;
+      throw new KafkaJSNonRetriableError('fault injection: SHIPLOG_FAULT_CRASH_BATCHES');
+    }
     const { batch } = p;
     const { topic, partition } = batch;
     const first = batch.firstOffset() as string;
