@@ -3,6 +3,7 @@
  * `shiplog.exclude=true`, logspout's `logspout.exclude=true` label and `LOGSPOUT=ignore` env.
  * Then the configured include lists (if any) must match, and the exclude lists must not.
  */
+import { RE2JS } from 're2js';
 import type { ContainerMeta } from '../docker/containers.js';
 
 export interface FilterConfig {
@@ -17,22 +18,29 @@ export interface FilterConfig {
 
 export type FilterVerdict = { follow: true } | { follow: false; reason: string };
 
-/** Shell-style glob (`*`, `?`) to an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
+export interface Matcher {
+  test(s: string): boolean;
+}
+
+/**
+ * Shell-style glob (`*`, `?`) to an anchored pattern, run in RE2: container names and images
+ * come from whoever starts a container, and `a*a*a*a*b` must not backtrack over them.
+ */
+export function globToRegExp(glob: string): Matcher {
   let re = '^';
   for (const ch of glob) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
+    if (ch === '*') re += '(?s:.*)';
+    else if (ch === '?') re += '(?s:.)';
     else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
   }
-  return new RegExp(`${re}$`);
+  return RE2JS.compile(`${re}$`);
 }
 
 export class ContainerFilter {
-  private readonly incNames: RegExp[];
-  private readonly excNames: RegExp[];
-  private readonly incImages: RegExp[];
-  private readonly excImages: RegExp[];
+  private readonly incNames: Matcher[];
+  private readonly excNames: Matcher[];
+  private readonly incImages: Matcher[];
+  private readonly excImages: Matcher[];
 
   constructor(private readonly cfg: FilterConfig) {
     this.incNames = cfg.includeNames.map(globToRegExp);
@@ -62,6 +70,6 @@ function isTrue(v: string | undefined): boolean {
 
 function labelMatches(labels: Record<string, string>, spec: string): boolean {
   const eq = spec.indexOf('=');
-  if (eq === -1) return spec in labels;
+  if (eq === -1) return Object.hasOwn(labels, spec);
   return labels[spec.slice(0, eq)] === spec.slice(eq + 1);
 }

@@ -4,9 +4,13 @@
  *   java | python | go           built-in rules
  *   start:<regex>  (or <regex>)  a line matching <regex> starts a record, other lines continue it
  *   cont:<regex>                 a line matching <regex> continues the previous record
+ * A label is written by whoever starts a container, so its pattern runs in RE2 (re2js): time
+ * linear in the line, whatever the pattern (`^(a+)+$` once froze the whole process). RE2 has
+ * no backreferences or lookaround; such a pattern is refused with a message naming the label.
  * A record is complete when the next one starts, when it reaches the line or byte limit, or
  * when its stream was quiet for the flush timeout (the caller drives flushes).
  */
+import { RE2JS } from 're2js';
 import type { Line } from '../docker/assemble-lines.js';
 
 export type MultilineRule = (text: string, inRecord: boolean, state: RuleState) => boolean;
@@ -77,6 +81,9 @@ const go: MultilineSpec = {
   },
 };
 
+/** Longest pattern a label may give (RE2 compiles in time and memory that grow with it). */
+const MAX_PATTERN_CHARS = 1000;
+
 export const BUILTIN_MULTILINE: Record<string, MultilineSpec> = { java, python, go };
 
 /** Parses a `shiplog.multiline` label value; returns an error message for a bad one. */
@@ -91,11 +98,12 @@ export function parseMultiline(value: string): MultilineSpec | string {
     kind = m[1] as string;
     pattern = m[2] as string;
   }
-  let re: RegExp;
+  if (pattern.length > MAX_PATTERN_CHARS) return `shiplog.multiline: the pattern is ${pattern.length} characters long; at most ${MAX_PATTERN_CHARS} are taken`;
+  let re: RE2JS;
   try {
-    re = new RegExp(pattern);
+    re = RE2JS.compile(pattern);
   } catch (err) {
-    return `shiplog.multiline: "${v}" is neither java, python, go nor a valid regular expression (${(err as Error).message})`;
+    return `shiplog.multiline: "${v.slice(0, 200)}" is neither java, python, go nor a regular expression RE2 accepts (${(err as Error).message})`;
   }
   return kind === 'cont'
     ? { name: `cont:${pattern}`, continues: (t) => re.test(t) }

@@ -55,6 +55,26 @@ describe('shiplog up under hostile input', () => {
     expect((await fetch(`${u.url}/readyz`)).status).toBe(200);
   });
 
+  it('a catastrophic multiline pattern in a label does not freeze the process', async () => {
+    const data = tempDir('shiplog-up-redos-');
+    cleanups.push(data.cleanup);
+    const scope = testScope();
+    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}` });
+    cleanups.push(async () => {
+      u.proc.kill('SIGTERM');
+      await u.exited;
+    });
+    const evil = `${'a'.repeat(40)}!`;
+    // A backtracking engine spends minutes on each of these lines against ^(a+)+$.
+    const c = await runContainer({ script: `echo start; for i in 1 2 3 4 5; do echo ${evil}; done; echo aaaa`, labels: { ...scope.labels, 'shiplog.multiline': 'cont:^(a+)+$' } });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitExit(c.id);
+    await waitFor(async () => ((await logs(u, `container=${c.name}`)).body.data?.length ?? 0) >= 6, 30_000, 'the lines stored');
+    const got = ((await logs(u, `container=${c.name}&order=oldest`)).body.data ?? []).map((d) => d.message);
+    expect(got).toEqual(['start', evil, evil, evil, evil, `${evil}\naaaa`]);
+    expect((await fetch(`${u.url}/healthz`)).status).toBe(200);
+  });
+
   it('exits non-zero when its agent half cannot start, instead of serving a pipeline that ingests nothing', async () => {
     const data = tempDir('shiplog-up-fail-');
     cleanups.push(data.cleanup);

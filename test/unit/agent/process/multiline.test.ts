@@ -67,4 +67,17 @@ describe('multiline', () => {
   it('rejects an invalid pattern with a message naming the label', () => {
     expect(parseMultiline('start:(')).toMatch(/shiplog.multiline/);
   });
+
+  it('runs label patterns in linear time: a catastrophic backtracking pattern answers at once', () => {
+    // With a backtracking engine each of these lines takes minutes (the test would time out).
+    const evil = 'a'.repeat(40) + '!';
+    expect(merge(parseMultiline('cont:^(a+)+$'), ['start', evil, evil, evil, 'aaaa'])).toEqual(['start', evil, evil, evil + '\naaaa']);
+    expect(merge(parseMultiline('start:^(a|a)*$'), ['x', evil, evil])).toEqual(['x\n' + evil + '\n' + evil]);
+  });
+
+  it('refuses what RE2 cannot run in linear time (backreferences, lookaround) and over-long patterns', () => {
+    expect(parseMultiline('cont:(a)\\1')).toMatch(/RE2 accepts/);
+    expect(parseMultiline('cont:(?=a)b')).toMatch(/RE2 accepts/);
+    expect(parseMultiline(`cont:${'a'.repeat(1001)}`)).toMatch(/at most 1000/);
+  });
 });
