@@ -185,6 +185,11 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
       if (ev.event === 'message') print(JSON.parse(ev.data) as Line);
       else if (ev.event === 'error') process.stderr.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
+      else if (ev.event === 'end') {
+        const end = JSON.parse(ev.data) as { reason?: string; message?: string };
+        process.stderr.write(`shiplog logs: the server ended the live tail: ${end.message ?? end.reason}\n`);
+        return end.reason === 'shutdown' ? 0 : 1;
+      }
     }
   } catch (err) {
     if (!ac.signal.aborted) {

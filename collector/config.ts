@@ -9,7 +9,7 @@ export interface CollectorConfig {
     | { kind: 'clickhouse'; url: string; username?: string; password?: string; database: string; cluster?: string };
   retentionDays: number;
   http: { address: string; port: number };
-  api: { token?: string; queryTimeoutMs: number; maxResultBytes: number };
+  api: { token?: string; queryTimeoutMs: number; maxResultBytes: number; maxQueries: number; maxTailClients: number; tailBufferBytes: number };
   batchBytes: number;
   batchWaitMs: number;
   maxRecordBytes: number;
@@ -43,6 +43,9 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_API_ALLOW_OPEN', default: 'false', help: 'true: serve the API without a token on a non-loopback SHIPLOG_HTTP_ADDRESS (container logs often hold secrets; say so on purpose).' },
   { name: 'SHIPLOG_API_QUERY_TIMEOUT', default: '10s', help: 'A log query running longer is stopped by the engine and answered with a 503 query_timeout.' },
   { name: 'SHIPLOG_API_MAX_RESULT_BYTES', default: '16MiB', help: 'Most line text in one /api/v1/logs page; a page ends early (with next_cursor) when the next line would pass it.' },
+  { name: 'SHIPLOG_API_MAX_QUERIES', default: '4', help: 'Store queries the API runs at once (live tails included); more wait up to 2 s, then get 429 with Retry-After.' },
+  { name: 'SHIPLOG_API_MAX_TAIL_CLIENTS', default: '100', help: 'Live tail streams at once (clients with the same filters share one poll); more get 429.' },
+  { name: 'SHIPLOG_API_TAIL_BUFFER', default: '1MiB', help: 'Bytes that may wait unread in one tail client\'s connection; past it the stream ends with an `end` event (slow_reader).' },
   { name: 'SHIPLOG_COLLECTOR_BATCH_BYTES', default: '2MiB', help: 'Largest fetch per partition, i.e. per insert. Memory grows with it (embedded engine: ~1.2 GiB RSS at 1 MiB, ~2.5 GiB at 8 MiB).' },
   { name: 'SHIPLOG_COLLECTOR_BATCH_WAIT', default: '1s', help: 'How long a fetch waits for records before an insert.' },
   { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
@@ -104,6 +107,9 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
       token: r.optionalString('SHIPLOG_API_TOKEN'),
       queryTimeoutMs: r.durationMs('SHIPLOG_API_QUERY_TIMEOUT', 10_000, 100, 600_000),
       maxResultBytes: r.bytes('SHIPLOG_API_MAX_RESULT_BYTES', 16 * 1024 ** 2, 64 * 1024, 1024 ** 3),
+      maxQueries: r.int('SHIPLOG_API_MAX_QUERIES', 4, 1, 256),
+      maxTailClients: r.int('SHIPLOG_API_MAX_TAIL_CLIENTS', 100, 0, 100_000),
+      tailBufferBytes: r.bytes('SHIPLOG_API_TAIL_BUFFER', 1024 ** 2, 16 * 1024, 1024 ** 3),
     },
     batchBytes: r.bytes('SHIPLOG_COLLECTOR_BATCH_BYTES', 2 * 1024 ** 2, 64 * 1024, 1024 ** 3),
     batchWaitMs: r.durationMs('SHIPLOG_COLLECTOR_BATCH_WAIT', 1000, 10, 60_000),

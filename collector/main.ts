@@ -28,20 +28,27 @@ export async function runCollector(env: Env): Promise<number> {
   const containers = new CadvisorState(cfg.containerTtlMs, cfg.containerLabels);
   registerCadvisorMetrics(registry, containers);
   // The API is served from the start; it answers from storage once storage is open.
-  const lazyStore = {
+  const notOpen = () => Promise.reject(new StorageError('storage is not open yet'));
+  const lazyStore: LogStore = {
+    get kind() {
+      return store?.kind ?? (cfg.storage.kind === 'chdb' ? 'chdb' : 'clickhouse');
+    },
     get database() {
-      return store?.database ?? (cfg.storage.database);
+      return store?.database ?? cfg.storage.database;
     },
-    query: <T>(sql: string, params?: Record<string, never>) => {
-      if (!store) return Promise.reject(new StorageError('storage is not open yet'));
-      return store.query<T>(sql, params);
-    },
-  } as unknown as LogStore;
+    exec: (sql) => (store ? store.exec(sql) : notOpen()),
+    query: (sql, params) => (store ? store.query(sql, params) : notOpen()),
+    queryWithStats: (sql, params) => (store ? store.queryWithStats(sql, params) : notOpen()),
+    insertTsv: (...a) => (store ? store.insertTsv(...a) : notOpen()),
+    ping: () => (store ? store.ping() : notOpen()),
+    close: async () => undefined,
+  };
   const app = build({
     registry,
     store: lazyStore,
     apiToken: cfg.api.token || undefined,
     limits: cfg.api,
+    log: log.child({ part: 'http' }),
     status: () => ({ consuming: (consumer?.ready() ?? false) && (auxConsumer?.ready() ?? false), storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
   });
   const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });

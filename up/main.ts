@@ -86,6 +86,7 @@ export async function runUp(env: Env): Promise<number> {
     store,
     apiToken: colCfg.api.token || undefined,
     limits: colCfg.api,
+    log: log.child({ part: 'http' }),
     // Ready while the agent runs, reaches Docker and ships, and the store takes inserts.
     status: () => {
       const a = agent.status;

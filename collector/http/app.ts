@@ -1,13 +1,19 @@
 /**
- * The collector's HTTP app: built from its dependencies, listened on only by main.
- * /metrics (Prometheus), /healthz (alive), /readyz (consuming and storage reachable).
+ * The collector's HTTP app (and `shiplog up`'s): built from its dependencies, listened on
+ * only by main. /metrics (Prometheus), /healthz (alive), /readyz (consuming and storage
+ * reachable), /api/v1 (queries, the live tail) when given a store.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { PageLimits } from '../query/logs-page.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../../lib/logger.js';
 import type { LogStore } from '../store/store.js';
 import { requireToken } from './auth.js';
-import { DEFAULT_LIMITS, openApi, registerLogsRoute } from './logs-route.js';
+import { DEFAULT_LIMITS, type ApiLimits } from './api-limits.js';
+import { registerLogsRoute } from './logs-route.js';
+import { openApi } from './openapi.js';
+import { limitedStore, QueryLimiter } from './query-limiter.js';
+import { TailHub } from './tail-hub.js';
 
 export interface CollectorStatus {
   consuming: boolean;
@@ -20,16 +26,23 @@ export interface AppDeps {
   status: () => CollectorStatus;
   /** Serves /api/v1 when given. */
   store?: LogStore;
-  /** Bearer token required on /api/* when set (SHIPLOG_API_TOKEN). */
+  /** Bearer token required on everything but the probes and /metrics when set (SHIPLOG_API_TOKEN). */
   apiToken?: string;
-  /** Page size and query time limits of /api/v1 (SHIPLOG_API_MAX_RESULT_BYTES, SHIPLOG_API_QUERY_TIMEOUT). */
-  limits?: PageLimits;
+  limits?: Partial<ApiLimits>;
+  /** Where a failed request's details go (the answer carries only an id). */
+  log?: Logger;
 }
 
 export function build(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const app = Fastify({
+    logger: false,
+    // A request (not its answer: the tail streams) must arrive whole within this.
+    requestTimeout: 30_000,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+  });
   if (deps.apiToken) requireToken(app, deps.apiToken);
-  app.setErrorHandler((err: { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; message: string; statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((err: { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; message: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       // Name the parameter: "limit: must be <= 10000", "bogus: unknown parameter".
       const problems = err.validation.map((v) => {
@@ -38,12 +51,38 @@ export function build(deps: AppDeps): FastifyInstance {
         const allowed = Array.isArray(v.params?.allowedValues) ? ` (${(v.params.allowedValues as string[]).join(', ')})` : '';
         return `${(v.instancePath ?? '').replace(/^\//, '') || 'query'}: ${v.message ?? 'invalid'}${allowed}`;
       });
-      return reply.code(400).send({ error: 'bad_parameter', message: problems.join('; ') });
+      const parameter = err.validation[0]?.params?.additionalProperty ?? (err.validation[0]?.instancePath ?? '').replace(/^\//, '');
+      return reply.code(400).send({ error: 'bad_parameter', parameter: parameter || undefined, message: problems.join('; ') });
     }
-    return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: 'internal', message: err.message });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+    // Engine internals stay in our log; the caller gets an id to find them by.
+    const id = randomUUID();
+    deps.log?.error({ err: { message: err.message, code: err.code }, id, method: req.method, url: req.url }, 'request failed');
+    return reply.code(500).send({ error: 'internal', id, message: `the request failed; the server log has the details under id ${id}` });
   });
   app.get('/openapi.json', async () => openApi());
-  if (deps.store) registerLogsRoute(app, deps.store, deps.limits ?? DEFAULT_LIMITS);
+  if (deps.store) {
+    const limiter = new QueryLimiter(limits.maxQueries);
+    const r = [deps.registry];
+    const ended = new Counter({ name: 'shiplog_api_tail_streams_ended_total', help: 'Live tail streams ended, by reason (closed by the client, slow_reader, shutdown).', labelNames: ['reason'], registers: r });
+    for (const reason of ['closed', 'slow_reader', 'shutdown']) ended.inc({ reason }, 0);
+    const hub = new TailHub(limitedStore(deps.store, limiter, 'forever'), deps.store.database, limits, {
+      maxClients: limits.maxTailClients,
+      maxBufferedBytes: limits.tailBufferBytes,
+      onEnd: (reason) => ended.inc({ reason }),
+    });
+    new Gauge({ name: 'shiplog_api_tail_streams', help: 'Live tail streams open now.', registers: r, collect() { this.set(hub.size); } });
+    new Gauge({ name: 'shiplog_api_queries_running', help: 'Store queries the API runs now (at most SHIPLOG_API_MAX_QUERIES).', registers: r, collect() { this.set(limiter.running); } });
+    const refused = new Counter({ name: 'shiplog_api_requests_refused_total', help: 'Requests answered 429 because the API was at a limit, by setting.', labelNames: ['setting'], registers: r });
+    for (const setting of ['SHIPLOG_API_MAX_QUERIES', 'SHIPLOG_API_MAX_TAIL_CLIENTS']) refused.inc({ setting }, 0);
+    app.addHook('onSend', async (_req, reply, payload) => {
+      if (reply.statusCode === 429) refused.inc({ setting: reply.getHeader('x-shiplog-limit') === 'tail' ? 'SHIPLOG_API_MAX_TAIL_CLIENTS' : 'SHIPLOG_API_MAX_QUERIES' });
+      return payload;
+    });
+    // Before the server waits for its connections: the tail streams end, so a stop is not held up by them.
+    app.addHook('preClose', async () => hub.close());
+    registerLogsRoute(app, limitedStore(deps.store, limiter), limits, hub);
+  }
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();

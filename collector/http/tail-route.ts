@@ -1,87 +1,47 @@
 /**
  * GET /api/v1/logs/tail: Server-Sent Events with the filters of /api/v1/logs. First the
- * newest `backlog` lines (oldest first), then every new stored line. Four times a second the
- * store is read, oldest first and page by page, from LATE_MS before the newest line sent
- * (lines of other containers can be stored after newer ones); lines already sent — known by
- * their exact position, see logs-page.ts — are skipped.
- * A comment every 15 s keeps proxies from closing the stream.
+ * newest `backlog` lines (oldest first), then every new stored line (tail-hub.ts). Events:
+ * `message` (a line, as in /api/v1/logs), `error` (reading failed; the server retries), `end`
+ * (the server closed the stream: `slow_reader` or `shutdown`). A comment every 15 s keeps
+ * proxies from closing the stream. Past SHIPLOG_API_MAX_TAIL_CLIENTS streams: 429.
  */
 import type { FastifyInstance } from 'fastify';
-import { BadParameter } from '../query/filters.js';
-import { buildPageQuery, encodeCursor, positionOf, readPage, toLine, type LineRow, type PageLimits, type PageRequest } from '../query/logs-page.js';
+import { buildPageQuery, readPage, type LineRow, type PageLimits, type PageRequest } from '../query/logs-page.js';
 import { LOGS_TABLE } from '../store/schema.js';
 import type { LogStore } from '../store/store.js';
-import { logsQuerySchema, MAX_LIMIT } from './logs-route.js';
+import { answering, tooBusy } from './answering.js';
+import { logsQuerySchema, MAX_LIMIT } from './logs-schemas.js';
+import { LATE_MS, type TailHub } from './tail-hub.js';
 
-const POLL_MS = 250;
-/** How much later than a newer line a line may be stored and still be tailed. */
-const LATE_MS = 5000;
-/** Pages read per poll at most; a faster stream than this is sent at this pace. */
-const PAGES_PER_POLL = 20;
-
-export function registerTailRoute(app: FastifyInstance, store: LogStore, db: string, limits: PageLimits): void {
+export const tailQuerySchema = (() => {
   const { limit: _l, order: _o, cursor: _c, ...filters } = logsQuerySchema.properties;
-  const schema = { ...logsQuerySchema, properties: { ...filters, backlog: { type: 'integer', minimum: 0, maximum: MAX_LIMIT, default: 10 } } };
-  app.get('/api/v1/logs/tail', { schema: { querystring: schema } }, async (req, reply) => {
-    const q = req.query as PageRequest & { backlog?: number };
-    const backlogSize = q.backlog ?? 10;
-    let backlog: LineRow[] = [];
-    try {
-      // Parameters are checked (and the backlog read) before the stream starts, so errors are a plain 400.
-      const built = buildPageQuery(db, LOGS_TABLE, { ...q, limit: Math.max(1, backlogSize), order: 'newest' }, limits);
-      if (backlogSize > 0) backlog = (await readPage(store, built)).rows.reverse();
-    } catch (err) {
-      if (err instanceof BadParameter) return reply.code(400).send({ error: 'bad_parameter', parameter: err.parameter, message: err.message });
-      throw err;
-    }
+  return { ...logsQuerySchema, properties: { ...filters, backlog: { type: 'integer', minimum: 0, maximum: MAX_LIMIT, default: 10, description: 'How many earlier lines to send first' } } } as const;
+})();
+
+export function registerTailRoute(app: FastifyInstance, store: LogStore, db: string, limits: PageLimits, hub: TailHub): void {
+  app.get('/api/v1/logs/tail', { schema: { querystring: tailQuerySchema } }, async (req, reply) => {
+    const { backlog: backlogSize = 10, ...filters } = req.query as PageRequest & { backlog?: number };
+    if (hub.full) return tooBusy(reply, 'SHIPLOG_API_MAX_TAIL_CLIENTS', `at most ${hub.opts.maxClients} live tails at once (SHIPLOG_API_MAX_TAIL_CLIENTS); retry shortly`);
+    // Parameters are checked before the stream starts, so a bad one is a plain 400.
+    const built = await answering(reply, limits, async () => buildPageQuery(db, LOGS_TABLE, { ...filters, limit: Math.max(1, backlogSize), order: 'newest' }, limits));
+    if (reply.sent) return reply;
+    const since = Date.now() - LATE_MS;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    let closed = false;
-    req.raw.on('close', () => {
-      closed = true;
-    });
-    /** Lines sent within the lateness window, by position, with their time (ms). */
-    const sent = new Map<string, number>();
-    let newest = Date.now() - LATE_MS;
-    // Nothing older than the backlog's newest line (or, without a backlog, than the request
-    // minus the lateness window): `backlog` means exactly that many earlier lines.
-    let floor = newest;
-    const deliver = (r: LineRow) => {
-      const k = encodeCursor(positionOf(r));
-      if (sent.has(k)) return;
-      const t = Date.parse(r.timestamp);
-      if (t < floor) return;
-      sent.set(k, t);
-      if (t > newest) newest = t;
-      res.write(`data: ${JSON.stringify(toLine(r))}\n\n`);
-    };
-    floor = -Infinity;
-    for (const r of backlog) deliver(r);
-    floor = backlog.length ? newest : Date.now() - LATE_MS;
-    let lastBeat = Date.now();
-    while (!closed) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
-      if (closed) break;
-      const from = newest - LATE_MS;
-      let cursor: string | undefined;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // Headers and a first comment go out at once: the client knows the stream is open before any line.
+    res.write(': shiplog live tail\n\n');
+    // Joined before the backlog is read, so nothing stored in between is missed.
+    const sub = hub.subscribe(filters, res);
+    req.raw.on('close', () => sub.end('closed'));
+    let backlog: LineRow[] = [];
+    if (backlogSize > 0) {
       try {
-        for (let pages = 0; pages < PAGES_PER_POLL && !closed; pages++) {
-          const page = await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...q, since: new Date(from).toISOString(), limit: MAX_LIMIT, order: 'oldest', cursor }, limits));
-          for (const r of page.rows) deliver(r);
-          if (!page.next) break;
-          cursor = page.next;
-        }
-      } catch (err) {
-        res.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
-        continue;
-      }
-      for (const [k, t] of sent) if (t < from - 1000) sent.delete(k);
-      if (Date.now() - lastBeat > 15_000) {
-        res.write(': keep-alive\n\n');
-        lastBeat = Date.now();
+        backlog = (await readPage(store, built as Awaited<ReturnType<typeof buildPageQuery>>)).rows.reverse();
+      } catch {
+        res.write(`event: error\ndata: ${JSON.stringify({ message: 'reading the backlog failed; following new lines only' })}\n\n`);
       }
     }
-    res.end();
+    sub.start(backlog, since);
   });
 }

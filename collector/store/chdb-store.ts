@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { describe } from '../../lib/errors.js';
-import { StorageError, insertFailed, type LogStore, type QueryParams } from './store.js';
+import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParams } from './store.js';
 
 export class ChdbStore implements LogStore {
   readonly kind = 'chdb' as const;
@@ -40,7 +40,7 @@ export class ChdbStore implements LogStore {
       text = r.text();
       rowsRead = r.rowsRead;
     } catch (err) {
-      throw new StorageError(`embedded store: ${describe(err)}`, err);
+      throw queryFailed(`embedded store: ${describe(err)}`, err);
     }
     const rows: T[] = [];
     for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as T);

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { describe } from '../../lib/errors.js';
-import { StorageError, insertFailed, type LogStore, type QueryParams } from './store.js';
+import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParams } from './store.js';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -64,7 +64,7 @@ export class ClickHouseStore implements LogStore {
       const read = typeof summary === 'string' ? Number((JSON.parse(summary) as { read_rows?: string }).read_rows ?? 0) : 0;
       return { rows, rowsRead: read };
     } catch (err) {
-      throw new StorageError(`ClickHouse at ${this.display}: ${describe(err)}`, err);
+      throw queryFailed(`ClickHouse at ${this.display}: ${describe(err)}`, err);
     }
   }
 

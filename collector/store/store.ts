@@ -30,8 +30,13 @@ export interface LogStore {
  */
 const DATA_ERROR = /\bCode: (6|26|27|32|38|41|53|69|70|72|117|321|349|407)\b|CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND|TYPE_MISMATCH|DECIMAL_OVERFLOW|Cannot parse|Cannot read|is out of range/;
 
-/** `data`: the store refused these rows (split the batch, dead-letter the bad one); `unavailable`: retry later. */
-export type StorageFailure = 'data' | 'unavailable';
+/**
+ * `data`: the store refused these rows (split the batch, dead-letter the bad one);
+ * `timeout`: a query ran past its time limit; `unavailable`: anything else, retry later.
+ */
+export type StorageFailure = 'data' | 'timeout' | 'unavailable';
+
+const TIMEOUT = /TIMEOUT_EXCEEDED|Timeout exceeded|\bCode: 159\b/;
 
 export class StorageError extends ShiplogError {
   readonly failure: StorageFailure;
@@ -44,6 +49,11 @@ export class StorageError extends ShiplogError {
 /** A StorageError for a failed insert, classified by what the engine said. */
 export function insertFailed(message: string, cause: unknown): StorageError {
   return new StorageError(message, cause, DATA_ERROR.test(message) ? 'data' : 'unavailable');
+}
+
+/** A StorageError for a failed query, classified by what the engine said. */
+export function queryFailed(message: string, cause: unknown): StorageError {
+  return new StorageError(message, cause, TIMEOUT.test(message) ? 'timeout' : 'unavailable');
 }
 
 export function isDataRefusal(err: unknown): err is StorageError {
