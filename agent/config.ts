@@ -35,6 +35,8 @@ export interface AgentConfig {
   statsConcurrency: number;
   filter: FilterConfig;
   logLevel: string;
+  /** SHIPLOG_STOP_TIMEOUT: the longest a clean stop may take. */
+  stopTimeoutMs: number;
   /** Test-only fault injection (SHIPLOG_FAULT_KILL_AFTER_ACKS), see Shipper. */
   faultKillAfterAcks: number;
 }
@@ -69,6 +71,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_EXCLUDE_IMAGES', default: '', help: 'Skip containers whose image matches one of these globs.' },
   { name: 'SHIPLOG_INCLUDE_LABELS', default: '', help: 'Only containers with one of these labels (key or key=value).' },
   { name: 'SHIPLOG_EXCLUDE_LABELS', default: '', help: 'Skip containers with one of these labels (key or key=value).' },
+  { name: 'SHIPLOG_STOP_TIMEOUT', default: '9s', help: 'On SIGTERM/Ctrl-C, the longest a clean stop may take before the process exits anyway (below Docker\'s 10 s); a second signal exits at once. Nothing unstored is lost: it is read again on the next start.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The agent\'s own log level (fatal, error, warn, info, debug, trace).' },
 ];
 
@@ -124,6 +127,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
       excludeLabels: r.list('SHIPLOG_EXCLUDE_LABELS'),
     },
     logLevel: level,
+    stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterAcks: r.int('SHIPLOG_FAULT_KILL_AFTER_ACKS', 0, 0, 1_000_000),
   };
   r.done();

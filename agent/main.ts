@@ -50,8 +50,13 @@ export async function runAgent(env: Env): Promise<number> {
   }
   log.info({ metrics: `${address}/metrics`, host: config.host, brokers: config.kafka.brokers.join(','), topic: `${config.kafka.topicPrefix}.logs` }, 'agent running');
 
-  return untilSignal(log, 'shipping what is buffered', async () => {
-    await app.close();
-    await agent.stop(10_000);
-  });
+  return untilSignal(
+    log,
+    'shipping what is buffered',
+    async () => {
+      await app.close();
+      await agent.stop(Math.max(100, config.stopTimeoutMs - 1000));
+    },
+    config.stopTimeoutMs,
+  );
 }

@@ -19,6 +19,8 @@ export interface CollectorConfig {
   containerLabels: string[];
   dlqMaxMessageBytes: number;
   logLevel: string;
+  /** SHIPLOG_STOP_TIMEOUT: the longest a clean stop may take. */
+  stopTimeoutMs: number;
   faultKillAfterInserts: number;
   /** Test-only fault injection (shiplog up): records containing this text are encoded as rows the store refuses. */
   faultUnstorableText: string;
@@ -53,6 +55,7 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_COLLECTOR_SESSION_TIMEOUT', default: '45s', help: 'Kafka group session timeout: how soon partitions of a dead collector move to the others.' },
   { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'Container metrics disappear this long after the container was last seen.' },
   { name: 'SHIPLOG_CONTAINER_LABELS', default: 'com.docker.compose.project,com.docker.compose.service', help: 'Container labels exported as container_label_<name> on container metrics (bounded list: each adds a label to every series).' },
+  { name: 'SHIPLOG_STOP_TIMEOUT', default: '9s', help: 'On SIGTERM/Ctrl-C, the longest a clean stop may take before the process exits anyway (below Docker\'s 10 s); a second signal exits at once. Nothing unstored is lost: it is read again on the next start.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
 ];
 
@@ -120,6 +123,7 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
     containerLabels: r.list('SHIPLOG_CONTAINER_LABELS', ['com.docker.compose.project', 'com.docker.compose.service']),
     dlqMaxMessageBytes: 16 * 1024 ** 2,
     logLevel: level,
+    stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
     faultUnstorableText: r.string('SHIPLOG_FAULT_UNSTORABLE_TEXT', ''),
     faultCrashBatches: r.int('SHIPLOG_FAULT_CRASH_BATCHES', 0, 0, 1000),

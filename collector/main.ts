@@ -96,5 +96,5 @@ export async function runCollector(env: Env): Promise<number> {
     await dlq.stop();
     await app.close();
     await store?.close();
-  });
+  }, cfg.stopTimeoutMs);
 }

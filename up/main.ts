@@ -115,8 +115,8 @@ export async function runUp(env: Env): Promise<number> {
   );
   return untilSignal(log, 'storing what is buffered', async () => {
     await app.close();
-    await agent.stop(10_000);
+    await agent.stop(Math.max(100, colCfg.stopTimeoutMs - 1000));
     await store.close();
-  });
+  }, colCfg.stopTimeoutMs);
 }
 
