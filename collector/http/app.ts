@@ -4,7 +4,7 @@
  * reachable), /api/v1 (queries, the live tail) when given a store.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import type { LogStore } from '../store/store.js';
@@ -33,6 +33,29 @@ export interface AppDeps {
   log?: Logger;
 }
 
+/** A whole number as people write it: no sign, exponent, hex, Infinity or leading zeros. */
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Before the schema's type coercion: integer parameters must be plain decimal text
+ * (`limit=1e309` or `Infinity` would otherwise become numbers no check expects), and no
+ * parameter may be given twice.
+ */
+async function strictQuery(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const props = (req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string }> } | undefined)?.properties;
+  if (!props) return;
+  for (const [name, v] of Object.entries(req.query as Record<string, unknown>)) {
+    if (Array.isArray(v)) {
+      await reply.code(400).send({ error: 'bad_parameter', parameter: name, message: `${name}: given more than once` });
+      return;
+    }
+    if (props[name]?.type === 'integer' && typeof v === 'string' && !DECIMAL.test(v)) {
+      await reply.code(400).send({ error: 'bad_parameter', parameter: name, message: `${name}: "${v.slice(0, 40)}" is not a whole number` });
+      return;
+    }
+  }
+}
+
 export function build(deps: AppDeps): FastifyInstance {
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = Fastify({
@@ -42,6 +65,7 @@ export function build(deps: AppDeps): FastifyInstance {
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   });
   if (deps.apiToken) requireToken(app, deps.apiToken);
+  app.addHook('preValidation', strictQuery);
   app.setErrorHandler((err: { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; message: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       // Name the parameter: "limit: must be <= 10000", "bogus: unknown parameter".

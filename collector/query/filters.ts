@@ -3,6 +3,7 @@
  * parameters to a WHERE clause. Values reach the database only as bound parameters
  * ({name:Type}); the SQL text is made from constants.
  */
+import { RE2JS } from 're2js';
 import { parseDurationMs } from '../../lib/env-config.js';
 import type { QueryParams } from '../store/store.js';
 
@@ -40,14 +41,32 @@ export class BadParameter extends Error {
   }
 }
 
-/** RFC 3339 or a duration before `now`, to epoch nanoseconds. */
+/** Stored times run from the epoch to 2106-02-07 (the tables key on a DateTime): outside it a filter can only mislead. */
+const STORABLE_END_NS = 2n ** 32n * 1_000_000_000n;
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** RFC 3339 (a real calendar time) or a duration before `now`, to epoch nanoseconds within what the store holds. */
 function timeParam(name: string, v: string, now: number): bigint {
+  const outside = () => new BadParameter(name, `"${v}" is outside the stored time range (1970-01-01 to 2106-02-07)`);
   const d = parseDurationMs(v);
-  if (d !== undefined) return BigInt(now - d) * 1_000_000n;
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
-  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
-  if (!m || Number.isNaN(ms)) throw new BadParameter(name, `"${v}" is neither an RFC 3339 time (2026-11-23T16:00:00Z) nor a duration (15m)`);
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+  if (d !== undefined) {
+    if (!Number.isFinite(d) || d > now) throw outside();
+    return BigInt(Math.round(now - d)) * 1_000_000n;
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-](\d{2}):(\d{2}))$/i.exec(v);
+  const bad = () => new BadParameter(name, `"${v.slice(0, 64)}" is neither an RFC 3339 time (2026-11-23T16:00:00Z) nor a duration (15m)`);
+  if (!m) throw bad();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  if (month < 1 || month > 12 || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 59) throw bad();
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) throw bad();
+  const ms = Date.parse(`${m.slice(1, 4).join('-')}T${m.slice(4, 7).join(':')}${m[8]?.toUpperCase()}`);
+  if (Number.isNaN(ms)) throw bad();
+  const ns = BigInt(ms) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  if (ns < 0n || ns >= STORABLE_END_NS) throw outside();
+  return ns;
 }
 
 function globToRe2(glob: string): string {
@@ -108,8 +127,14 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
     conditions.push('SeverityText = {level:String}');
     params.level = f.level.toUpperCase();
   }
-  if (f.q) {
+  if (f.q !== undefined && f.q !== '') {
     if (f.regex) {
+      // The engine's RE2 would refuse it only when a row is read, as an internal error.
+      try {
+        RE2JS.compile(f.q);
+      } catch (err) {
+        throw new BadParameter('q', `is not a regular expression RE2 accepts: ${(err as Error).message}`);
+      }
       conditions.push('match(Body, {q:String})');
       params.q = f.q;
     } else {
@@ -118,8 +143,8 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
       params.q = `%${f.q.replace(/[\\%_]/g, '\\$&')}%`;
     }
   }
-  const since = f.since ? timeParam('since', f.since, now) : undefined;
-  const until = f.until ? timeParam('until', f.until, now) : undefined;
+  const since = f.since !== undefined ? timeParam('since', f.since, now) : undefined;
+  const until = f.until !== undefined ? timeParam('until', f.until, now) : undefined;
   if (since !== undefined && until !== undefined && until <= since) throw new BadParameter('until', 'must be later than since');
   conditions.push(...timeConditions(since, until, params));
   return { conditions, params, since, until };

@@ -34,6 +34,9 @@ export interface Histogram {
   buckets: { time: string; total: number; levels: Record<string, number> }[];
 }
 
+/** The widest bucket taken (ten years). */
+const MAX_INTERVAL_S = 3650 * 86_400;
+
 export async function histogram(store: LogStore, db: string, table: string, req: HistogramRequest, queryTimeoutMs: number, now = Date.now()): Promise<Histogram> {
   const where = logFilters({ ...req, since: req.since ?? '1h' }, now);
   const fromS = Number((where.since as bigint) / 1_000_000_000n);
@@ -43,6 +46,7 @@ export async function histogram(store: LogStore, db: string, table: string, req:
   if (req.interval) {
     const ms = parseDurationMs(req.interval);
     if (ms === undefined || ms < 1000 || ms % 1000 !== 0) throw new BadParameter('interval', `"${req.interval}" is not a whole number of seconds (10s, 1m, 1h)`);
+    if (ms > MAX_INTERVAL_S * 1000) throw new BadParameter('interval', `${req.interval} is longer than the ${MAX_INTERVAL_S / 86_400} days allowed`);
     step = ms / 1000;
     if (Math.ceil(span / step) > MAX_BUCKETS) throw new BadParameter('interval', `${req.interval} gives ${Math.ceil(span / step)} buckets over this range; at most ${MAX_BUCKETS} (use a wider interval or a shorter range)`);
   } else {

@@ -53,11 +53,12 @@ export function decodeCursor(s: string): Position {
   const bad = () => new BadParameter('cursor', 'is not a cursor this API returned (pass next_cursor from the previous page as it is)');
   if (!Array.isArray(v) || v.length !== 6) throw bad();
   const [tsNs, containerId, topic, partition, offset, line] = v as unknown[];
-  if (typeof tsNs !== 'string' || !/^\d{1,19}$/.test(tsNs)) throw bad();
+  // Numbers as this API writes them (no leading zeros), within the column types.
+  if (typeof tsNs !== 'string' || !/^(0|[1-9]\d{0,18})$/.test(tsNs) || BigInt(tsNs) >= 2n ** 32n * 1_000_000_000n) throw bad();
   if (typeof containerId !== 'string' || !/^[0-9a-f]{0,64}$/.test(containerId)) throw bad();
   if (typeof topic !== 'string' || topic.length > 256) throw bad();
   if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0 || partition > 0xffffffff) throw bad();
-  if (typeof offset !== 'string' || !/^\d{1,20}$/.test(offset)) throw bad();
+  if (typeof offset !== 'string' || !/^(0|[1-9]\d{0,19})$/.test(offset) || BigInt(offset) >= 2n ** 64n) throw bad();
   if (typeof line !== 'number' || !Number.isInteger(line) || line < 0 || line > 0xffffffff) throw bad();
   return { tsNs, containerId, topic, partition, offset, line };
 }
