@@ -1,17 +1,88 @@
-/** The OpenAPI document, made from the same schemas the routes validate with. */
+/**
+ * The OpenAPI document, made from the same schemas the routes validate with, with a schema
+ * for every answer (success and error), so a property-based run (schemathesis, in the tests)
+ * can check what the server says against what it promises.
+ */
 import { containersQuerySchema } from '../query/containers.js';
 import { histogramQuerySchema } from '../query/histogram.js';
-import { logsQuerySchema, MAX_LIMIT } from './logs-schemas.js';
+import { deadLetterSchema, deadLettersQuerySchema } from './dead-letters-route.js';
+import { logsQuerySchema } from './logs-schemas.js';
+import { tailQuerySchema } from './tail-route.js';
 
-const params = (props: object, skip: string[] = []) =>
-  Object.entries(props)
-    .filter(([n]) => !skip.includes(n))
-    .map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+const params = (props: object) => Object.entries(props).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 
-const BAD = { '400': { description: 'A bad parameter, named in the answer: { error: "bad_parameter", parameter, message }' } };
-const TIMEOUT = { '503': { description: 'The query ran longer than SHIPLOG_API_QUERY_TIMEOUT: { error: "query_timeout", message }' } };
+const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-/** The OpenAPI document, made from the same schemas the routes validate with. */
+const str = { type: 'string' } as const;
+const int = { type: 'integer', minimum: 0 } as const;
+
+const errorBody = (codes: string[]) => ({
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string', enum: codes }, message: str, parameter: str, setting: str, id: str },
+});
+
+const ERRORS = {
+  '400': json(errorBody(['bad_parameter', 'bad_request']), 'A bad parameter, named in `parameter`'),
+  '401': json(errorBody(['unauthorized']), 'SHIPLOG_API_TOKEN is set and the request has no valid bearer token'),
+  '429': {
+    ...json(errorBody(['too_many_requests']), 'The API is at a limit (`setting` names it); retry after Retry-After seconds'),
+    headers: { 'Retry-After': { schema: { type: 'string', pattern: '^[0-9]+$' } } },
+  },
+  '500': json(errorBody(['internal']), 'The request failed; the server log has the details under `id`'),
+};
+const TIMEOUT = { '503': json(errorBody(['query_timeout']), 'The query ran longer than SHIPLOG_API_QUERY_TIMEOUT') };
+
+const lineSchema = {
+  type: 'object',
+  required: ['timestamp', 'host', 'container_id', 'container_name', 'image', 'service', 'stream', 'level', 'message', 'attributes'],
+  properties: {
+    timestamp: { type: 'string', description: 'RFC 3339 with nanoseconds, UTC, as Docker gave it', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{9}Z$' },
+    host: str,
+    container_id: str,
+    container_name: str,
+    image: str,
+    service: str,
+    stream: str,
+    level: str,
+    message: { type: 'string', description: 'The line without its trailing newline' },
+    attributes: { type: 'object', additionalProperties: str },
+  },
+};
+
+const containerSchema = {
+  type: 'object',
+  required: ['host', 'id', 'name', 'image', 'service', 'state', 'last_seen', 'log_lines', 'log_bytes'],
+  properties: {
+    host: str,
+    id: str,
+    name: str,
+    image: str,
+    service: str,
+    state: { type: 'string', enum: ['running', 'paused', 'exited', 'created', 'removed', 'unknown'] },
+    exit_code: { type: 'integer' },
+    health: str,
+    last_seen: str,
+    last_log: str,
+    log_lines: int,
+    log_bytes: int,
+  },
+};
+
+const histogramSchema = {
+  type: 'object',
+  required: ['interval_seconds', 'from', 'to', 'buckets'],
+  properties: {
+    interval_seconds: { type: 'integer', minimum: 1 },
+    from: str,
+    to: str,
+    buckets: {
+      type: 'array',
+      items: { type: 'object', required: ['time', 'total', 'levels'], properties: { time: str, total: int, levels: { type: 'object', additionalProperties: int } } },
+    },
+  },
+};
+
 export function openApi(): object {
   return {
     openapi: '3.1.0',
@@ -27,8 +98,8 @@ export function openApi(): object {
             'Lines with equal timestamps keep a fixed order, so paging neither skips nor repeats one.',
           parameters: params(logsQuerySchema.properties),
           responses: {
-            '200': { description: '{ "data": [ { timestamp, host, container_id, container_name, image, service, stream, level, message, attributes } ], "next_cursor": string | null }' },
-            ...BAD,
+            '200': json({ type: 'object', required: ['data', 'next_cursor'], properties: { data: { type: 'array', items: lineSchema }, next_cursor: { type: ['string', 'null'] } } }, 'A page of lines'),
+            ...ERRORS,
             ...TIMEOUT,
           },
         },
@@ -36,26 +107,32 @@ export function openApi(): object {
       '/api/v1/logs/tail': {
         get: {
           summary: 'Live tail as Server-Sent Events: the newest `backlog` lines, then new lines as they are stored',
-          parameters: [...params(logsQuerySchema.properties, ['limit', 'order', 'cursor']), { name: 'backlog', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: MAX_LIMIT, default: 10 } }],
-          responses: { '200': { description: 'text/event-stream; each `data:` event is one line as in /api/v1/logs' }, ...BAD },
+          description:
+            'Events: `message` (a line as in /api/v1/logs), `error` (reading failed; the server retries), `end` ({ reason: slow_reader | shutdown, message }: the server closed the stream). ' +
+            'Past SHIPLOG_API_MAX_TAIL_CLIENTS streams: 429.',
+          parameters: params(tailQuerySchema.properties),
+          responses: { '200': { description: 'The event stream', content: { 'text/event-stream': { schema: str } } }, ...ERRORS },
         },
       },
       '/api/v1/logs/histogram': {
         get: {
           summary: 'Lines per interval and level, with the filters of /api/v1/logs (since defaults to 1h)',
           parameters: params(histogramQuerySchema.properties),
-          responses: { '200': { description: '{ interval_seconds, from, to, buckets: [ { time, total, levels: { error: n, … } } ] }' }, ...BAD, ...TIMEOUT },
+          responses: { '200': json(histogramSchema, 'Buckets from `from` to `to`, zero-filled'), ...ERRORS, ...TIMEOUT },
         },
       },
       '/api/v1/containers': {
         get: {
           summary: 'Containers seen in the window (default 24h): host, image, state, last seen, log volume',
           parameters: params(containersQuerySchema.properties),
-          responses: {
-            '200': { description: '{ data: [ { host, id, name, image, service, state, exit_code?, health?, last_seen, last_log?, log_lines, log_bytes } ] }' },
-            ...BAD,
-            ...TIMEOUT,
-          },
+          responses: { '200': json({ type: 'object', required: ['data'], properties: { data: { type: 'array', items: containerSchema } } }, 'The containers'), ...ERRORS, ...TIMEOUT },
+        },
+      },
+      '/api/v1/dead-letters': {
+        get: {
+          summary: 'What shiplog up could not store (refused by the encoder or the store), newest first, with the reason (Kafka mode: the <prefix>.dlq topic)',
+          parameters: params(deadLettersQuerySchema.properties),
+          responses: { '200': json({ type: 'object', required: ['data'], properties: { data: { type: 'array', items: deadLetterSchema } } }, 'The dead letters'), ...ERRORS, ...TIMEOUT },
         },
       },
     },

@@ -129,7 +129,7 @@ it('one poison line in a log record: that line alone goes to the DLQ, every othe
     messages: [
       { key: 'before', value: rec([at('2026-11-23T16:00:00.1Z', 'before-1'), at('2026-11-23T16:00:00.2Z', '{"level":"info","msg":"can\'t connect"}')]) },
       { key: 'mixed', value: rec(['m-0', 'm-1', 'm-2 POISON', 'm-3', 'm-4'].map((m, i) => at(`2026-11-23T16:00:01.${i + 1}Z`, m))) },
-      // Once refused by the store ("0" is no DateTime); now taken (and then dropped by the 30-day retention, so not counted below).
+      // Once refused by the store ("0" is no DateTime); now taken (the 30-day retention drops them soon after: not counted below).
       { key: 'epoch', value: rec([at('1970-01-01T00:00:00Z', 'epoch-0'), at('1972-06-01T00:00:00.5Z', 'epoch-1')]) },
       // Valid by the schema, before 1970 once the offset is applied: the encoder refuses the record.
       { key: 'early', value: rec([at('1970-01-01T00:30:00+01:00', 'early')]) },
@@ -146,7 +146,8 @@ it('one poison line in a log record: that line alone goes to the DLQ, every othe
   await waitFor(() => groupCaughtUp(group, topic), 60_000, 'all records consumed and committed');
 
   const rows = await ep.query<{ b: string; t: string; l: number }>(
-    "SELECT Body AS b, toString(Timestamp) AS t, RecordLine AS l FROM shiplog.otel_logs ORDER BY Timestamp, KafkaOffset, RecordLine",
+    // The 1970 lines may or may not be dropped by the retention TTL yet: look at this century.
+    "SELECT Body AS b, toString(Timestamp) AS t, RecordLine AS l FROM shiplog.otel_logs WHERE Timestamp >= '2000-01-01' ORDER BY Timestamp, KafkaOffset, RecordLine",
   );
   expect(rows.map((r) => r.b)).toEqual(['before-1', '{"level":"info","msg":"can\'t connect"}', 'm-0', 'm-1', 'm-3', 'm-4', 'after-1']);
   // The lines keep their place in their record.
