@@ -12,6 +12,7 @@ import { requireToken } from './auth.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './api-limits.js';
 import { registerLogsRoute } from './logs-route.js';
 import { openApi } from './openapi.js';
+import { PATTERN_HINTS } from '../query/filters.js';
 import { limitedStore, QueryLimiter } from './query-limiter.js';
 import { TailHub } from './tail-hub.js';
 
@@ -72,6 +73,8 @@ export function build(deps: AppDeps): FastifyInstance {
       const problems = err.validation.map((v) => {
         const extra = v.params?.additionalProperty;
         if (typeof extra === 'string') return `${extra}: unknown parameter`;
+        const name = (v.instancePath ?? '').replace(/^\//, '');
+        if (typeof v.params?.pattern === 'string' && PATTERN_HINTS[name]) return `${name}: is not ${PATTERN_HINTS[name]}`;
         const allowed = Array.isArray(v.params?.allowedValues) ? ` (${(v.params.allowedValues as string[]).join(', ')})` : '';
         return `${(v.instancePath ?? '').replace(/^\//, '') || 'query'}: ${v.message ?? 'invalid'}${allowed}`;
       });
@@ -84,7 +87,18 @@ export function build(deps: AppDeps): FastifyInstance {
     deps.log?.error({ err: { message: err.message, code: err.code }, id, method: req.method, url: req.url }, 'request failed');
     return reply.code(500).send({ error: 'internal', id, message: `the request failed; the server log has the details under id ${id}` });
   });
-  app.get('/openapi.json', async () => openApi());
+  const doc = openApi(!!deps.apiToken);
+  app.get('/openapi.json', async () => doc);
+  // Every route is GET (and HEAD). Another method on a known path is a 405 with the methods it
+  // takes, decided before any body is read.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.url !== undefined) return;
+    const path = req.url.split('?')[0] ?? '';
+    if (app.hasRoute({ url: path, method: 'GET' })) {
+      await reply.code(405).header('allow', 'GET, HEAD').send({ error: 'method_not_allowed', message: `${req.method} is not served here; use GET` });
+    }
+  });
+  app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'not_found', message: `no such path: ${(req.url.split('?')[0] ?? '').slice(0, 200)}` }));
   if (deps.store) {
     const limiter = new QueryLimiter(limits.maxQueries);
     const r = [deps.registry];

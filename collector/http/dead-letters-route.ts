@@ -4,7 +4,7 @@
  * these in the `<prefix>.dlq` topic instead (read it with kcat).
  */
 import type { FastifyInstance } from 'fastify';
-import { logFilters, timeLimitSql } from '../query/filters.js';
+import { logFilters, TIME_PATTERN, timeLimitSql } from '../query/filters.js';
 import { DEAD_LETTERS_TABLE } from '../store/schema.js';
 import type { LogStore } from '../store/store.js';
 import type { PageLimits } from '../query/logs-page.js';
@@ -17,7 +17,7 @@ export const deadLettersQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    since: { type: 'string', maxLength: 64, default: '24h', description: 'RFC 3339 time or a duration before now (default 24h)' },
+    since: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, default: '24h', description: 'RFC 3339 time or a duration before now (default 24h)' },
     limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
   },
 } as const;

@@ -10,6 +10,6 @@ export const logsQuerySchema = {
     ...filterProperties,
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
     order: { type: 'string', enum: ['newest', 'oldest'], default: 'newest', description: 'newest (default) or oldest first' },
-    cursor: { type: 'string', maxLength: 1024, description: 'next_cursor of the previous page: the lines after it, in the same order' },
+    cursor: { type: 'string', maxLength: 1024, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page: the lines after it, in the same order' },
   },
 } as const;

@@ -9,6 +9,17 @@ import type { QueryParams } from '../store/store.js';
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
+/** RFC 3339 (with a zone) or a duration such as 15m: the form `since` and `until` take. */
+export const TIME_PATTERN = '^([0-9]{1,15}(\\.[0-9]{1,9})?(ms|s|m|h|d)?|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2}))$';
+
+/** What a parameter with a pattern should look like, for the 400's message. */
+export const PATTERN_HINTS: Record<string, string> = {
+  since: 'an RFC 3339 time (2026-11-23T16:00:00Z) or a duration before now (15m)',
+  until: 'an RFC 3339 time (2026-11-23T16:00:00Z) or a duration before now (15m)',
+  interval: 'a duration in whole seconds (10s, 1m, 1h)',
+  cursor: 'the next_cursor of a page this API returned',
+};
+
 /** JSON schema of the filter parameters (fastify validates; OpenAPI is made from it). */
 export const filterProperties = {
   container: { type: 'string', maxLength: 256, description: 'Container name, exact or a glob with * and ?' },
@@ -18,8 +29,8 @@ export const filterProperties = {
   level: { type: 'string', enum: [...LEVELS] },
   q: { type: 'string', maxLength: 1024, description: 'Text the line contains (case-sensitive)' },
   regex: { type: 'boolean', default: false, description: 'Treat q as an RE2 regular expression' },
-  since: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now (15m, 2h, 7d)' },
-  until: { type: 'string', maxLength: 64, description: 'RFC 3339 time or a duration before now' },
+  since: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, description: 'RFC 3339 time (1970 to 2106) or a duration before now (15m, 2h, 7d)' },
+  until: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, description: 'RFC 3339 time (1970 to 2106) or a duration before now; later than since' },
 } as const;
 
 export interface LogFilters {

@@ -19,7 +19,7 @@ export const histogramQuerySchema = {
   properties: {
     ...filterProperties,
     since: { ...filterProperties.since, default: '1h' },
-    interval: { type: 'string', maxLength: 16, description: `Bucket width (10s, 1m, 1h); default: the smallest of ${NICE_SECONDS.length} round widths giving at most ${AUTO_BUCKETS} buckets` },
+    interval: { type: 'string', maxLength: 16, pattern: '^[0-9]{1,10}(s|m|h|d)$', description: `Bucket width (10s, 1m, 1h); default: the smallest of ${NICE_SECONDS.length} round widths giving at most ${AUTO_BUCKETS} buckets` },
   },
 } as const;
 

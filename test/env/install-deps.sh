@@ -21,3 +21,18 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
 fi
+
+# Schemathesis (PyPI), for the API fuzz run (test/integration/up/api-fuzz.test.ts), pinned, in a
+# venv of its own under the test cache.
+st_version=4.32.5
+st_dir=${SHIPLOG_TEST_CACHE:-$HOME/.cache/shiplog-test}/schemathesis-$st_version
+if [ ! -x "$st_dir/bin/st" ]; then
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    echo "install-deps: apt-get install python3-venv" >&2
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >&2
+  fi
+  rm -rf "$st_dir"
+  python3 -m venv "$st_dir" >&2
+  "$st_dir/bin/pip" install -q "schemathesis==$st_version" >&2
+fi
