@@ -66,3 +66,11 @@ export async function queryEmbedded<T = Record<string, unknown>>(path: string, s
     s.close();
   }
 }
+
+/** An embedded store in `dir`, with the schema migrated: what the in-process API and encoder tests run on. */
+export async function openMigratedStore(dir: string): Promise<import('../../collector/store/chdb-store.js').ChdbStore> {
+  const [{ ChdbStore }, { migrate }, { createLogger }] = await Promise.all([import('../../collector/store/chdb-store.js'), import('../../collector/store/migrate.js'), import('../../lib/logger.js')]);
+  const store = new ChdbStore(`${dir}/chdb`);
+  await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('test', 'silent'));
+  return store;
+}

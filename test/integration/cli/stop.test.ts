@@ -5,13 +5,13 @@
  * retried for minutes). The data dir is free again: the next start opens it.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readSse } from '../../../lib/sse.js';
 import { startCollector, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 import { startChdbEndpoint } from '../../helpers/store.js';
+import { createTopics } from '../../helpers/topics.js';
 import { up } from '../../helpers/up-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -44,11 +44,7 @@ describe('stopping', () => {
 
   it('SIGTERM on a collector whose store is down exits within SHIPLOG_STOP_TIMEOUT', async () => {
     const prefix = `t-${randomUUID()}`;
-    const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: ['logs', 'stats', 'events'].map((t) => ({ topic: `${prefix}.${t}`, numPartitions: 1 })) });
-    await admin.disconnect();
+    const kafka = await createTopics(prefix);
     const ep = await startChdbEndpoint(tempDir('shiplog-chdb-http-').dir);
     cleanups.push(() => ep.stop());
     const collector = await startCollector({ SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_COLLECTOR_GROUP: `g-${randomUUID()}`, SHIPLOG_STOP_TIMEOUT: '3s' });

@@ -12,12 +12,11 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RowEncoder } from '../../../collector/consume/encode-rows.js';
 import { build } from '../../../collector/http/app.js';
-import { ChdbStore } from '../../../collector/store/chdb-store.js';
-import { migrate } from '../../../collector/store/migrate.js';
+import type { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
-import { createLogger } from '../../../lib/logger.js';
 import { readSse } from '../../../lib/sse.js';
 import { tempDir } from '../../helpers/agent-process.js';
+import { openMigratedStore } from '../../helpers/store.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 
 const dir = tempDir('shiplog-limits-');
@@ -25,8 +24,7 @@ let store: ChdbStore;
 let offset = 0;
 
 beforeAll(async () => {
-  store = new ChdbStore(`${dir.dir}/chdb`);
-  await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('test', 'silent'));
+  store = await openMigratedStore(dir.dir);
 });
 
 afterAll(async () => {

@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it, inject } from 'vitest';
 import { startCollector, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
 import { startChdbEndpoint } from '../../helpers/store.js';
+import { createTopics } from '../../helpers/topics.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -35,18 +35,11 @@ const record = (codec: string, i: number) =>
     cursor: { stdout: { ts: `2026-11-23T16:00:0${i}.000000020Z`, n: 1 } },
   });
 
-async function createTopics(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: ['logs', 'stats', 'events'].map((t) => ({ topic: `${prefix}.${t}`, numPartitions: 1 })) });
-  await admin.disconnect();
-}
-
 it('reads gzip, snappy, lz4 and zstd batches from an independent producer, every line exactly once', async () => {
   const prefix = `t-${randomUUID()}`;
   const topic = `${prefix}.logs`;
   const brokers = inject('kafkaBrokers');
-  await createTopics(new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }), prefix);
+  await createTopics(prefix);
   const dir = tempDir('shiplog-codecs-');
   cleanups.push(dir.cleanup);
   for (const codec of CODECS) {
@@ -71,8 +64,7 @@ it('reads gzip, snappy, lz4 and zstd batches from an independent producer, every
 it('a consumer that crashes (an error kafkajs does not retry) restarts with backoff, is counted, and then stores everything', async () => {
   const prefix = `t-${randomUUID()}`;
   const topic = `${prefix}.logs`;
-  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
-  await createTopics(kafka, prefix);
+  const kafka = await createTopics(prefix);
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: [1, 2, 3].map((i) => ({ key: 'k', value: record('crash', i) })) });

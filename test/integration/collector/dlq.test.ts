@@ -5,12 +5,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, expect, it, inject } from 'vitest';
 import { startCollector, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { groupCaughtUp, waitFor } from '../../helpers/kafka-read.js';
 import { startChdbEndpoint } from '../../helpers/store.js';
+import { createTopics } from '../../helpers/topics.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,11 +31,7 @@ const record = (lines: string[], cid = 'a'.repeat(64)) =>
 it('routes bad records to the DLQ with reasons and keeps consuming', async () => {
   const prefix = `t-${randomUUID()}`;
   const topic = `${prefix}.logs`;
-  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
+  const kafka = await createTopics(prefix, ['logs']);
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({
@@ -75,11 +71,7 @@ it('routes bad records to the DLQ with reasons and keeps consuming', async () =>
 
 it('a record the store refuses (valid JSON, a value it cannot hold) goes to the DLQ as unstorable; the rest of its batch is stored', async () => {
   const prefix = `t-${randomUUID()}`;
-  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: ['logs', 'stats', 'events'].map((t) => ({ topic: `${prefix}.${t}`, numPartitions: 1 })) });
-  await admin.disconnect();
+  const kafka = await createTopics(prefix);
   const stats = (n: number, totalNs: number) =>
     JSON.stringify({
       v: 1, type: 'stats', host: 'h', ts: `2026-11-23T16:00:0${n}.5Z`, container: { id: 'b'.repeat(64), name: 'svc', image: 'img', labels: {} },
@@ -114,11 +106,7 @@ it('a record the store refuses (valid JSON, a value it cannot hold) goes to the 
 it('one poison line in a log record: that line alone goes to the DLQ, every other line of the record and the batch is stored', async () => {
   const prefix = `t-${randomUUID()}`;
   const topic = `${prefix}.logs`;
-  const kafka = new Kafka({ brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
+  const kafka = await createTopics(prefix, ['logs']);
   const at = (ts: string, msg: string) => ({ ts, stream: 'stdout', msg });
   const rec = (lines: { ts: string; stream: string; msg: string }[]) =>
     JSON.stringify({ v: 1, type: 'logs', host: 'h', container: { id: 'c'.repeat(64), name: 'app', image: 'img', labels: { owner: "o'brien" } }, lines, cursor: { stdout: { ts: lines[0]?.ts, n: 1 } } });

@@ -10,18 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../../agent/ship/record.js';
 import { eventRow, type EventRecord } from '../../../collector/consume/aux-rows.js';
 import { RowEncoder } from '../../../collector/consume/encode-rows.js';
-import { ChdbStore } from '../../../collector/store/chdb-store.js';
-import { migrate } from '../../../collector/store/migrate.js';
+import type { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { EVENTS_INSERT_COLUMNS, LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
-import { createLogger } from '../../../lib/logger.js';
 import { tempDir } from '../../helpers/agent-process.js';
+import { openMigratedStore } from '../../helpers/store.js';
 
 const dir = tempDir('shiplog-exact-');
 let store: ChdbStore;
 
 beforeAll(async () => {
-  store = new ChdbStore(`${dir.dir}/chdb`);
-  await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('test', 'silent'));
+  store = await openMigratedStore(dir.dir);
 });
 
 afterAll(async () => {

@@ -11,11 +11,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RowEncoder } from '../../../collector/consume/encode-rows.js';
 import { build } from '../../../collector/http/app.js';
-import { ChdbStore } from '../../../collector/store/chdb-store.js';
-import { migrate } from '../../../collector/store/migrate.js';
+import type { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
-import { createLogger } from '../../../lib/logger.js';
 import { tempDir } from '../../helpers/agent-process.js';
+import { openMigratedStore } from '../../helpers/store.js';
 
 const TOKEN = 's3cret-Token_42';
 const SECRET_LINE = 'DB_PASSWORD=hunter2';
@@ -25,8 +24,7 @@ let app: FastifyInstance;
 let port = 0;
 
 beforeAll(async () => {
-  store = new ChdbStore(`${dir.dir}/chdb`);
-  await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('test', 'silent'));
+  store = await openMigratedStore(dir.dir);
   const enc = new RowEncoder();
   const ts = new Date().toISOString();
   enc.add({ v: 1, type: 'logs', host: 'h', container: { id: 'd'.repeat(64), name: 'db', image: 'pg', labels: {} }, lines: [{ ts, stream: 'stdout', msg: SECRET_LINE }], cursor: {} }, { topic: 't', partition: 0, offset: '1' });
