@@ -69,6 +69,7 @@ export class Agent {
       bufferedLines: () => this.shipper?.stats.bufferedLines ?? 0,
       containersFollowed: () => this.followers.size,
       containersExcluded: () => this.excluded.size,
+      checkpointLag: () => this.shipper?.checkpointLag() ?? new Map(),
     });
   }
 

@@ -7,6 +7,8 @@ export interface AgentProbe {
   bufferedLines(): number;
   containersFollowed(): number;
   containersExcluded(): number;
+  /** Per container name: seconds since the Docker time of its oldest line not yet acknowledged (0 when none waits). */
+  checkpointLag(): Map<string, number>;
 }
 
 /**
@@ -50,7 +52,16 @@ function agentMetrics(registry: Registry, probe: AgentProbe) {
     multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),
     checkpointWrites: new Counter({ name: 'shiplog_agent_checkpoint_writes_total', help: 'Checkpoint file writes.', registers: r }),
     checkpointErrors: new Counter({ name: 'shiplog_agent_checkpoint_errors_total', help: 'Checkpoint file writes that failed.', registers: r }),
-    checkpointLag: new Gauge({ name: 'shiplog_agent_checkpoint_lag_seconds', help: 'Per container: Docker time of the last line read minus that of the last line acknowledged.', labelNames: ['container'], registers: r }),
+    checkpointLag: new Gauge({
+      name: 'shiplog_agent_checkpoint_lag_seconds',
+      help: 'Per container: how old (by its Docker time) the oldest line read but not yet acknowledged is; 0 when none waits. Grows while the transport or store fails.',
+      labelNames: ['container'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [container, seconds] of probe.checkpointLag()) this.set({ container }, seconds);
+      },
+    }),
     statsSamples: new Counter({ name: 'shiplog_agent_stats_samples_total', help: 'Container stats samples shipped.', registers: r }),
     statsErrors: new Counter({ name: 'shiplog_agent_stats_errors_total', help: 'Stats samples not taken or not shipped (by stage); the next interval samples again.', labelNames: ['stage'], registers: r }),
     events: new Counter({ name: 'shiplog_agent_events_total', help: 'Container lifecycle events shipped, by action.', labelNames: ['action'], registers: r }),

@@ -24,6 +24,8 @@ export interface CollectorConfig {
   faultKillAfterInserts: number;
   /** Test-only fault injection (shiplog up): records containing this text are encoded as rows the store refuses. */
   faultUnstorableText: string;
+  /** Test-only fault injection (shiplog up): while this file exists, every store write fails as unavailable. */
+  faultStoreDownFile: string;
   /** Test-only fault injection: the first N log batches crash the consumer. */
   faultCrashBatches: number;
 }
@@ -126,6 +128,7 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
     stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
     faultUnstorableText: r.string('SHIPLOG_FAULT_UNSTORABLE_TEXT', ''),
+    faultStoreDownFile: r.string('SHIPLOG_FAULT_STORE_DOWN_FILE', ''),
     faultCrashBatches: r.int('SHIPLOG_FAULT_CRASH_BATCHES', 0, 0, 1000),
   };
   const allowOpen = r.bool('SHIPLOG_API_ALLOW_OPEN', false);

@@ -77,7 +77,7 @@ export async function runUp(env: Env): Promise<number> {
     return 1;
   }
   await rebuildContainerState(store, containers, colCfg.containerTtlMs);
-  const transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }), colCfg.faultUnstorableText);
+  const transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }), colCfg.faultUnstorableText, colCfg.faultStoreDownFile);
   probe.storageUp = () => transport.storageUp;
   const agent = new Agent({ config: agentCfg, docker, transport, registry, log });
   let agentRunning = false;

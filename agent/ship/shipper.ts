@@ -42,8 +42,6 @@ interface ContainerBuffer {
   header: string;
   lines: Pending[];
   bytes: number;
-  lastReadTs: string;
-  lastShippedTs: string;
 }
 
 export class Shipper {
@@ -70,17 +68,15 @@ export class Shipper {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
   ) {
-    metrics.checkpointLag.reset();
   }
 
   /** Sets (or replaces, after a rename) the record header of a container. */
   setContainer(id: string, name: string, header: string): void {
     const b = this.buffers.get(id);
     if (b) {
-      if (b.name !== name) this.metrics.checkpointLag.remove(b.name);
       b.name = name;
       b.header = header;
-    } else this.buffers.set(id, { id, name, header, lines: [], bytes: 0, lastReadTs: '', lastShippedTs: '' });
+    } else this.buffers.set(id, { id, name, header, lines: [], bytes: 0 });
   }
 
   private readonly onCheckpointError = (err: Error): void => {
@@ -97,12 +93,21 @@ export class Shipper {
     this.checkpoints.persistSoon(this.onCheckpointError, this.onCheckpointWritten);
   }
 
+  /** Per container: age (by Docker time) of its oldest line not yet acknowledged; read at scrape time. */
+  checkpointLag(now = Date.now()): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const b of this.buffers.values()) {
+      const oldest = b.lines[0];
+      out.set(b.name, oldest ? Math.max(0, (now - Date.parse(oldest.cursor.ts)) / 1000) : 0);
+    }
+    return out;
+  }
+
   /** Drops a removed container's buffer state once nothing of it is pending. */
   removeContainer(id: string): void {
     const b = this.buffers.get(id);
     if (b && b.lines.length === 0) {
       this.buffers.delete(id);
-      this.metrics.checkpointLag.remove(b.name);
     }
   }
 
@@ -116,7 +121,6 @@ export class Shipper {
     const bytes = json.length + 1;
     b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes });
     b.bytes += bytes;
-    b.lastReadTs = line.cursor.ts;
     if (this.bufferedLines === 0) this.oldestAt = Date.now();
     this.bufferedBytes += bytes;
     this.bufferedLines++;
@@ -331,9 +335,6 @@ export class Shipper {
         this.metrics.bytesShipped.inc({ container: b.name, stream: 'stderr' }, errBytes);
       }
       this.checkpoints.advance(b.id, part.cursor);
-      const last = shipped[shipped.length - 1];
-      if (last) b.lastShippedTs = last.cursor.ts;
-      this.metrics.checkpointLag.set({ container: b.name }, lagSeconds(b.lastReadTs, b.lastShippedTs));
     }
     for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
     if (this.cfg.killAfterAcks && ++this.acks === this.cfg.killAfterAcks) process.kill(process.pid, 'SIGKILL');
@@ -364,7 +365,4 @@ interface Batch {
   parts: BatchPart[];
 }
 
-function lagSeconds(readTs: string, shippedTs: string): number {
-  if (!readTs || !shippedTs) return 0;
-  return Math.max(0, (Date.parse(readTs) - Date.parse(shippedTs)) / 1000);
-}
+

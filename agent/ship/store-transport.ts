@@ -14,7 +14,8 @@ import type { CollectorMetrics } from '../../collector/metrics.js';
 import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../../collector/store/schema.js';
 import { storeDeadLetters, type DeadLetter } from '../../collector/store/dead-letters.js';
 import { insertIsolating } from '../../collector/store/insert-isolating.js';
-import { isDataRefusal, type LogStore } from '../../collector/store/store.js';
+import { existsSync } from 'node:fs';
+import { isDataRefusal, StorageError, type LogStore } from '../../collector/store/store.js';
 import { describe } from '../../lib/errors.js';
 import type { LogRecord, RecordCursor } from './record.js';
 import type { OutRecord, SendResult, Transport } from './transport.js';
@@ -43,6 +44,8 @@ export class StoreTransport implements Transport {
     private readonly log: Logger,
     /** Test-only fault injection: a record whose text contains this is encoded as a row the store refuses. */
     private readonly faultUnstorableText = '',
+    /** Test-only fault injection: while this file exists, every store write fails as unavailable. */
+    private readonly faultStoreDownFile = '',
   ) {}
 
   async start(): Promise<void> {
@@ -119,6 +122,7 @@ export class StoreTransport implements Transport {
   /** Runs a store operation, keeping storageUp true to what happened (a refusal of the data means the store is up). */
   private async tracked<T>(op: () => Promise<T>): Promise<T> {
     try {
+      if (this.faultStoreDownFile && existsSync(this.faultStoreDownFile)) throw new StorageError('fault injection: SHIPLOG_FAULT_STORE_DOWN_FILE exists');
       const r = await op();
       this.storageUp = true;
       return r;

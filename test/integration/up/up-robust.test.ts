@@ -6,7 +6,7 @@
  * exit non-zero instead of reporting ready forever.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, inject } from 'vitest';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
@@ -73,6 +73,33 @@ describe('shiplog up under hostile input', () => {
     const got = ((await logs(u, `container=${c.name}&order=oldest`)).body.data ?? []).map((d) => d.message);
     expect(got).toEqual(['start', evil, evil, evil, evil, `${evil}\naaaa`]);
     expect((await fetch(`${u.url}/healthz`)).status).toBe(200);
+  });
+
+  it('tells the truth while the store fails: /readyz 503, storage_up 0, checkpoint lag growing; then catches up', async () => {
+    const data = tempDir('shiplog-up-down-');
+    cleanups.push(data.cleanup);
+    const scope = testScope();
+    const down = join(data.dir, 'store-down');
+    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_FAULT_STORE_DOWN_FILE: down });
+    cleanups.push(async () => {
+      u.proc.kill('SIGTERM');
+      await u.exited;
+    });
+    await waitFor(async () => (await fetch(`${u.url}/readyz`)).status === 200, 30_000, 'ready');
+    writeFileSync(down, '');
+    const c = await runContainer({ script: 'echo while-down; sleep 60', labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    const metric = async (re: RegExp) => Number(re.exec(await (await fetch(`${u.url}/metrics`)).text())?.[1] ?? NaN);
+    const lagRe = new RegExp(`^shiplog_agent_checkpoint_lag_seconds\\{container="${c.name}"\\} ([0-9.e+-]+)$`, 'm');
+    await waitFor(async () => (await fetch(`${u.url}/readyz`)).status === 503, 30_000, '/readyz to say not ready');
+    expect(await metric(/^shiplog_collector_storage_up ([0-9]+)$/m)).toBe(0);
+    await waitFor(async () => (await metric(lagRe)) >= 2, 30_000, 'the checkpoint lag to grow');
+    expect((await logs(u, `container=${c.name}`)).body.data).toEqual([]);
+    rmSync(down);
+    await waitFor(async () => ((await logs(u, `container=${c.name}`)).body.data?.length ?? 0) === 1, 60_000, 'the line stored once the store is back');
+    await waitFor(async () => (await fetch(`${u.url}/readyz`)).status === 200, 30_000, 'ready again');
+    expect(await metric(/^shiplog_collector_storage_up ([0-9]+)$/m)).toBe(1);
+    expect(await metric(lagRe)).toBe(0);
   });
 
   it('exits non-zero when its agent half cannot start, instead of serving a pipeline that ingests nothing', async () => {
