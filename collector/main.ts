@@ -80,7 +80,11 @@ export async function runCollector(env: Env): Promise<number> {
       await auxConsumer.start();
       break;
     } catch (err) {
-      log.warn({ err: describe(err), retryInMs: backoff }, 'cannot start consuming yet; retrying');
+      const noTopic = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/.test(describe(err));
+      log.warn(
+        { err: describe(err), retryInMs: backoff },
+        noTopic ? `cannot start consuming yet: ${cfg.kafka.topicPrefix}.logs does not exist until an agent creates it (or create it yourself); retrying` : 'cannot start consuming yet; retrying',
+      );
       await consumer?.stop();
       await auxConsumer?.stop();
       await dlq.stop();
