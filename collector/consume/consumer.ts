@@ -64,7 +64,7 @@ interface Stored {
 
 export class LogConsumer {
   private consumer: Consumer | undefined;
-  /** Per "topic:partition": highest offset known to be stored; cleared on every group join. */
+  /** Per "topic:partition": how far it is known to be stored; cleared on every group join. */
   private stored = new Map<string, Stored | null>();
   private inserts = 0;
   storageUp = true;
