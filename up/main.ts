@@ -50,7 +50,9 @@ export async function runUp(env: Env): Promise<number> {
     return Math.max(...results);
   }
   // Both schemas are validated before anything starts; Kafka is not needed here.
-  const agentCfg = loadAgentConfig(env, { requireKafka: false });
+  // Each agent batch is one insert here: a 1 s linger makes a quiet host insert about once a
+  // second (a full batch still goes at once), see bench/everyday.ts.
+  const agentCfg = loadAgentConfig(env, { requireKafka: false, lingerMs: 1000 });
   const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' }, { httpAddress: '127.0.0.1' });
   const log = createLogger('shiplog', agentCfg.logLevel);
   const registry = new Registry();

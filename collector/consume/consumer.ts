@@ -93,7 +93,9 @@ export class LogConsumer {
       heartbeatInterval: Math.min(3_000, Math.floor(this.cfg.sessionTimeoutMs / 3)),
       maxBytesPerPartition: this.cfg.batchBytes,
       maxBytes: this.cfg.batchBytes * 4,
-      minBytes: 1,
+      // A fetch waits (up to batchWaitMs) for a worthwhile batch: on a quiet topic one insert
+      // a second per partition instead of one per record; at flood rates it fills at once.
+      minBytes: Math.min(this.cfg.batchBytes, 256 * 1024),
       maxWaitTimeInMs: this.cfg.batchWaitMs,
       allowAutoTopicCreation: false,
     });

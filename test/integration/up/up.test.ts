@@ -170,9 +170,10 @@ describe('shiplog up', () => {
     follower.kill('SIGINT');
     expect(await followerExit).toBe(0);
     await waitFor(() => delays.length === 3, 10_000, 'the tail to deliver three lines');
-    // Within a second of being written (agent linger, insert, a 250 ms poll).
-    expect([...delays].sort((a, b) => a - b)[1]).toBeLessThan(1000);
-    expect(Math.max(...delays)).toBeLessThan(2000);
+    // Batching cannot hold a lone line on a quiet host past its bound: the agent's linger
+    // (1 s in shiplog up), one insert, one tail poll (0.25 s). Measured p99 is in the README
+    // (bench/query.js up-latency); here only the bound, with room for a loaded machine.
+    expect(Math.max(...delays)).toBeLessThan(5000);
     expect(followed.split('\n').filter(Boolean).map((l) => l.replace(/^[^|]*\| /, ''))).toEqual(['one', 'two', 'three']);
     // Piped: no colours, "name@host | line", oldest first.
     const plain = await new Promise<string>((resolve) => {

@@ -1,0 +1,129 @@
+/**
+ * Cost at everyday load (issue: a quiet host must not pay a core for its log shipper).
+ *   - everyday-up: `shiplog up` on the real dockerd, 5 containers writing ~100 lines/s in
+ *     total, for BENCH_WINDOW_S seconds (default 600) after a 30 s warm-up: cores, RSS,
+ *     inserts per second into otel_logs, data-dir bytes beside the stored parts' bytes, bytes
+ *     written to disk beside the log bytes the containers wrote; dockerd's CPU in the same
+ *     window is the reference. Rows already stored: BENCH_PRELOAD_ROWS (default 0).
+ * Usage: node dist/bench/everyday.js [everyday-up]
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RowEncoder } from '../collector/consume/encode-rows.js';
+import { ChdbStore } from '../collector/store/chdb-store.js';
+import { migrate } from '../collector/store/migrate.js';
+import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
+import { createLogger } from '../lib/logger.js';
+import { RealisticLogs } from './gen/realistic-logs.js';
+import { IMAGE, procStat, runScenarios, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
+
+const CONTAINERS = 5;
+/** Lines per second per container: 5 × 20 = 100 lines/s. */
+const PER_CONTAINER_RATE = 20;
+
+function writeBytes(pid: number): number {
+  const m = /write_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+function dockerdPid(dockerHost: string): number {
+  const sock = dockerHost.replace(/^unix:\/\//, '');
+  const out = sh(`pgrep -f -- "--host unix://${sock}" || pgrep -x dockerd || true`);
+  return Number(out.split('\n')[0]);
+}
+
+async function preload(dataDir: string, rows: number): Promise<void> {
+  if (rows <= 0) return;
+  const store = new ChdbStore(join(dataDir, 'chdb'));
+  await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('bench', 'silent'));
+  const gen = new RealisticLogs({ containers: 40, spanMs: 86_400_000 });
+  const now = Date.now() - 3_600_000;
+  let n = 0;
+  while (n < rows) {
+    const enc = new RowEncoder();
+    for (const rec of gen.batch(Math.min(50_000, rows - n), now, rows)) enc.add(rec, { topic: 'preload', partition: 0, offset: String(n) });
+    n += enc.rows;
+    await store.insertTsv('otel_logs', LOG_INSERT_COLUMNS, enc.take(), `preload-${n}`);
+  }
+  await store.exec('OPTIMIZE TABLE shiplog.otel_logs FINAL');
+  await store.close();
+}
+
+async function everydayUp(env: BenchEnv): Promise<void> {
+  const windowS = Number(process.env.BENCH_WINDOW_S ?? 600);
+  const preloadRows = Number(process.env.BENCH_PRELOAD_ROWS ?? 0);
+  const label = `bench-${randomUUID().slice(0, 8)}`;
+  const dataDir = env.tmp('bench-everyday-');
+  await preload(dataDir, preloadRows);
+  const up = await startShiplog('up', { DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` });
+  const pid = up.proc.pid as number;
+  const dpid = dockerdPid(env.dockerHost);
+  const names: string[] = [];
+  try {
+    // ~140-byte lines, PER_CONTAINER_RATE a second (busybox usleep), with a counter.
+    const sleepUs = Math.round(1_000_000 / PER_CONTAINER_RATE);
+    for (let c = 0; c < CONTAINERS; c++) {
+      const name = `everyday-${c}-${label.slice(6)}`;
+      names.push(name);
+      const script = `i=0; while true; do i=$((i+1)); echo "$(date +%H:%M:%S) INFO request served path=/api/v1/items/$i status=200 duration_ms=12 user=u$((i % 97)) trace=abcdef0123456789"; usleep ${sleepUs}; done`;
+      sh(`docker run -d --network none --name ${name} --label shiplog.bench=${label} ${IMAGE} sh -c '${script}'`, env.denv);
+    }
+    await sleep(30_000);
+    const insertsBefore = await up.metric('shiplog_collector_insert_duration_seconds_count', { table: 'otel_logs' });
+    const rowsBefore = await up.metric('shiplog_collector_rows_inserted_total', { table: 'otel_logs' });
+    const cpu0 = procStat(pid).cpuSec;
+    const d0 = dpid ? procStat(dpid).cpuSec : NaN;
+    const w0 = writeBytes(pid);
+    const t0 = Date.now();
+    let peakRss = 0;
+    let peakDataDir = 0;
+    let minDataDir = Infinity;
+    while (Date.now() - t0 < windowS * 1000) {
+      await sleep(5_000);
+      peakRss = Math.max(peakRss, procStat(pid).rssMiB);
+      const dir = Number(sh(`du -sb ${join(dataDir, 'chdb')} | cut -f1`));
+      peakDataDir = Math.max(peakDataDir, dir);
+      minDataDir = Math.min(minDataDir, dir);
+    }
+    const secs = (Date.now() - t0) / 1000;
+    const cpu = (procStat(pid).cpuSec - cpu0) / secs;
+    const dockerdCpu = dpid ? (procStat(dpid).cpuSec - d0) / secs : NaN;
+    const written = writeBytes(pid) - w0;
+    const inserts = (await up.metric('shiplog_collector_insert_duration_seconds_count', { table: 'otel_logs' })) - insertsBefore;
+    const rows = (await up.metric('shiplog_collector_rows_inserted_total', { table: 'otel_logs' })) - rowsBefore;
+    const rssMiB = procStat(pid).rssMiB;
+    await up.stop();
+    // The stored parts' own bytes, read with the engine once shiplog has let go of it.
+    const store = new ChdbStore(join(dataDir, 'chdb'));
+    const [parts] = await store.query<{ b: string; body: string }>("SELECT toString(sum(bytes_on_disk)) AS b, '' AS body FROM system.parts WHERE active AND database = 'shiplog'");
+    const [raw] = await store.query<{ b: string; n: string }>("SELECT toString(sum(length(Body) + 1)) AS b, toString(count()) AS n FROM shiplog.otel_logs WHERE KafkaTopic = 'inproc'");
+    await store.close();
+    const dataDirEnd = Number(sh(`du -sb ${join(dataDir, 'chdb')} | cut -f1`));
+    const figures = {
+      window_s: Math.round(secs),
+      preload_rows: preloadRows,
+      lines_per_s: rows / secs,
+      cores: cpu,
+      dockerd_cores: dockerdCpu,
+      rss_mib: rssMiB,
+      peak_rss_mib: peakRss,
+      inserts_per_s: inserts / secs,
+      data_dir_bytes: { min: minDataDir, peak: peakDataDir, end: dataDirEnd },
+      parts_bytes: Number(parts?.b ?? 0),
+      data_dir_to_parts: peakDataDir / Math.max(1, Number(parts?.b ?? 0)),
+      disk_write_bytes: written,
+      log_bytes_stored: Number(raw?.b ?? 0),
+      // Log bytes the containers wrote in the window: its rows at the stored lines' average size.
+      disk_writes_per_log_byte: written / Math.max(1, rows * (Number(raw?.b ?? 0) / Math.max(1, Number(raw?.n ?? 1)))),
+    };
+    console.log(JSON.stringify(figures, null, 2));
+    saveResult(`everyday-up${preloadRows ? `-${preloadRows}` : ''}`, figures);
+  } finally {
+    await up.stop().catch(() => undefined);
+    for (const n of names) execFileSync('docker', ['rm', '-f', n], { env: env.denv, stdio: 'ignore' });
+  }
+}
+
+await runScenarios({ 'everyday-up': everydayUp }, () => ({ docker: true, kafka: false }));
