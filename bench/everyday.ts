@@ -5,12 +5,15 @@
  *     inserts per second into otel_logs, data-dir bytes beside the stored parts' bytes, bytes
  *     written to disk beside the log bytes the containers wrote; dockerd's CPU in the same
  *     window is the reference. Rows already stored: BENCH_PRELOAD_ROWS (default 0).
- * Usage: node dist/bench/everyday.js [everyday-up]
+ *   - everyday-agent: the agent shipping to Kafka from 100 containers × 10 lines/s, three
+ *     windows of BENCH_AGENT_WINDOW_S (default 60) after a 20 s warm-up: agent cores, cores per
+ *     1 k lines/s, RSS; dockerd's CPU serving the same streams in the same windows is the reference.
+ * Usage: node dist/bench/everyday.js [everyday-up] [everyday-agent]
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RowEncoder } from '../collector/consume/encode-rows.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
@@ -28,10 +31,14 @@ function writeBytes(pid: number): number {
   return Number(m?.[1] ?? 0);
 }
 
+/** dockerd's pid: from the pidfile beside the socket (test/env/docker.sh), else the only dockerd. */
 function dockerdPid(dockerHost: string): number {
   const sock = dockerHost.replace(/^unix:\/\//, '');
-  const out = sh(`pgrep -f -- "--host unix://${sock}" || pgrep -x dockerd || true`);
-  return Number(out.split('\n')[0]);
+  try {
+    return Number(readFileSync(join(dirname(sock), 'docker.pid'), 'utf8').trim());
+  } catch {
+    return Number(sh('pgrep -x dockerd || true').split('\n')[0]) || 0;
+  }
 }
 
 async function preload(dataDir: string, rows: number): Promise<void> {
@@ -126,4 +133,44 @@ async function everydayUp(env: BenchEnv): Promise<void> {
   }
 }
 
-await runScenarios({ 'everyday-up': everydayUp }, () => ({ docker: true, kafka: false }));
+async function everydayAgent(env: BenchEnv): Promise<void> {
+  const windowS = Number(process.env.BENCH_AGENT_WINDOW_S ?? 60);
+  const label = `bench-${randomUUID().slice(0, 8)}`;
+  const agent = await startShiplog('agent', {
+    DOCKER_HOST: env.dockerHost,
+    SHIPLOG_KAFKA_BROKERS: env.brokers,
+    SHIPLOG_DATA_DIR: env.tmp('bench-agent-'),
+    SHIPLOG_KAFKA_TOPIC_PREFIX: label,
+    SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}`,
+  });
+  const pid = agent.proc.pid as number;
+  const dpid = dockerdPid(env.dockerHost);
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      ids.push(sh(`docker run -d --network none --label shiplog.bench=${label} ${IMAGE} sh -c 'i=0; while :; do i=$((i+1)); echo "c${i} $i INFO request served path=/api/v1/items status=200 duration_ms=12 trace=abcdef0123456789"; usleep 100000; done'`, env.denv));
+    }
+    await sleep(20_000);
+    const windows: Record<string, number>[] = [];
+    for (let w = 0; w < 3; w++) {
+      const a0 = procStat(pid).cpuSec;
+      const d0 = dpid ? procStat(dpid).cpuSec : NaN;
+      const l0 = await agent.metric('shiplog_agent_lines_shipped_total');
+      const t0 = Date.now();
+      await sleep(windowS * 1000);
+      const secs = (Date.now() - t0) / 1000;
+      const lines = ((await agent.metric('shiplog_agent_lines_shipped_total')) - l0) / secs;
+      const cores = (procStat(pid).cpuSec - a0) / secs;
+      const dockerd = dpid ? (procStat(dpid).cpuSec - d0) / secs : NaN;
+      windows.push({ lines_per_s: lines, agent_cores: cores, cores_per_1k_lines_s: cores / (lines / 1000), dockerd_cores: dockerd, agent_to_dockerd: cores / dockerd, rss_mib: procStat(pid).rssMiB });
+    }
+    const figures = { containers: 100, window_s: windowS, windows, peak_rss_mib: procStat(pid).hwmMiB };
+    console.log(JSON.stringify(figures, null, 2));
+    saveResult('everyday-agent', figures);
+  } finally {
+    await agent.stop().catch(() => undefined);
+    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { env: env.denv, stdio: 'ignore' });
+  }
+}
+
+await runScenarios({ 'everyday-up': everydayUp, 'everyday-agent': everydayAgent }, (chosen) => ({ docker: true, kafka: chosen.includes('everyday-agent') }));

@@ -106,18 +106,38 @@ export class CheckpointStore {
 
   private writing: Promise<void> | undefined;
   private dirty = false;
+  private lastWriteAt = 0;
+  /** Ends the wait before a coalesced write (stop wants it now). */
+  private hurry: (() => void) | undefined;
+  /** Set while settled() waits: no more waiting between writes. */
+  private urgent = false;
+  /** At most one background write per this many ms, for all containers together. */
+  minIntervalMs = 1000;
 
   /**
-   * Writes the file in the background, off the event loop; calls made while a write is under
-   * way are folded into one more write. Safe because a cursor persisted late only means that
-   * start-up reads a few more acknowledged records back from Kafka.
+   * Writes the file in the background, off the event loop, at most once per minIntervalMs:
+   * every ack in between is folded into the next write (one fsync a second instead of one per
+   * batch). Safe because a cursor persisted late only means that start-up reads a few more
+   * acknowledged records back from Kafka (or the store, in shiplog up).
    */
   persistSoon(onError: (err: CheckpointError) => void, onWritten?: () => void): void {
     this.dirty = true;
     if (this.writing) return;
     this.writing = (async () => {
       while (this.dirty) {
+        const wait = this.lastWriteAt + this.minIntervalMs - Date.now();
+        if (wait > 0 && !this.urgent) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, wait);
+            this.hurry = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          this.hurry = undefined;
+        }
         this.dirty = false;
+        this.lastWriteAt = Date.now();
         try {
           await this.writeAsync(JSON.stringify(this.data));
           this.writes++;
@@ -130,9 +150,17 @@ export class CheckpointStore {
     })();
   }
 
-  /** Resolves once no background write is under way. */
+  /** Resolves once no background write is under way (a write waiting for its turn goes now). */
   async settled(): Promise<void> {
-    while (this.writing) await this.writing;
+    this.urgent = true;
+    try {
+      while (this.writing) {
+        this.hurry?.();
+        await this.writing;
+      }
+    } finally {
+      this.urgent = false;
+    }
   }
 
   private async writeAsync(text: string): Promise<void> {

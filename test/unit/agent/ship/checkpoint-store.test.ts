@@ -19,6 +19,24 @@ const A = '2026-11-23T16:00:00.000000001Z';
 const B = '2026-11-23T16:00:00.000000002Z';
 
 describe('CheckpointStore', () => {
+  it('coalesces background writes: many acks in a second make at most two writes, the last cursor among them; stop does not wait', async () => {
+    const d = tmp();
+    const s = new CheckpointStore(d, 'kafka:t.logs');
+    s.minIntervalMs = 60_000;
+    const errors: unknown[] = [];
+    for (let i = 1; i <= 200; i++) {
+      s.advance('c1', { stdout: { ts: A, n: i } });
+      s.persistSoon((e) => errors.push(e));
+    }
+    // The first write goes at once; the other 199 acks wait for one more write.
+    const t0 = Date.now();
+    await s.settled();
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(errors).toEqual([]);
+    expect(s.writes).toBeLessThanOrEqual(2);
+    expect(new CheckpointStore(d, 'kafka:t.logs').get('c1')?.stdout).toEqual({ ts: A, n: 200 });
+  });
+
   it('persists cursors and partition offsets and reads them back', () => {
     const d = tmp();
     const s = new CheckpointStore(d, 'kafka:t.logs');
