@@ -108,6 +108,7 @@ export function build(deps: AppDeps): FastifyInstance {
       maxClients: limits.maxTailClients,
       maxBufferedBytes: limits.tailBufferBytes,
       onEnd: (reason) => ended.inc({ reason }),
+      onPollError: (err) => deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'live tail: reading the store failed; retrying'),
     });
     new Gauge({ name: 'shiplog_api_tail_streams', help: 'Live tail streams open now.', registers: r, collect() { this.set(hub.size); } });
     new Gauge({ name: 'shiplog_api_queries_running', help: 'Store queries the API runs now (at most SHIPLOG_API_MAX_QUERIES).', registers: r, collect() { this.set(limiter.running); } });

@@ -38,6 +38,8 @@ export interface TailOptions {
   maxBufferedBytes: number;
   /** Told each time a stream ends, with why. */
   onEnd?: (reason: EndReason) => void;
+  /** Told when a poll of the store fails (the clients get an `error` event; the poll is retried). */
+  onPollError?: (err: unknown) => void;
 }
 
 export type EndReason = 'slow_reader' | 'shutdown' | 'closed';
@@ -154,6 +156,7 @@ class TailGroup {
     private readonly db: string,
     private readonly limits: PageLimits,
     private readonly done: () => void,
+    private readonly onPollError: (err: unknown) => void,
   ) {}
 
   async run(): Promise<void> {
@@ -172,7 +175,7 @@ class TailGroup {
         }
       } catch (err) {
         // Engine internals stay in our log; the client learns that reading failed and that we retry.
-        void err;
+        this.onPollError(err);
         for (const s of this.subscribers) s.write(`event: error\ndata: ${JSON.stringify({ message: 'reading the store failed; retrying' })}\n\n`);
         continue;
       }
@@ -230,9 +233,16 @@ export class TailHub {
     const key = JSON.stringify(Object.entries(filters).filter(([, v]) => v !== undefined && v !== '').sort(([a], [b]) => a.localeCompare(b)));
     let group = this.groups.get(key);
     if (!group) {
-      group = new TailGroup(filters, this.store, this.db, this.limits, () => {
-        if (this.groups.get(key) === group) this.groups.delete(key);
-      });
+      group = new TailGroup(
+        filters,
+        this.store,
+        this.db,
+        this.limits,
+        () => {
+          if (this.groups.get(key) === group) this.groups.delete(key);
+        },
+        (err) => this.opts.onPollError?.(err),
+      );
       this.groups.set(key, group);
       const g = group;
       queueMicrotask(() => void g.run());
