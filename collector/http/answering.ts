@@ -10,7 +10,6 @@ import { StorageError } from '../store/store.js';
 import { Busy } from './query-limiter.js';
 
 export function tooBusy(reply: FastifyReply, setting: string, message: string): FastifyReply {
-  if (setting === 'SHIPLOG_API_MAX_TAIL_CLIENTS') reply.header('x-shiplog-limit', 'tail');
   return reply.code(429).header('retry-after', '1').send({ error: 'too_many_requests', setting, message });
 }
 

@@ -100,8 +100,10 @@ export function build(deps: AppDeps): FastifyInstance {
   });
   app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'not_found', message: `no such path: ${(req.url.split('?')[0] ?? '').slice(0, 200)}` }));
   if (deps.store) {
-    const limiter = new QueryLimiter(limits.maxQueries);
     const r = [deps.registry];
+    const refused = new Counter({ name: 'shiplog_api_requests_refused_total', help: 'Requests answered 429 because the API was at a limit, by setting.', labelNames: ['setting'], registers: r });
+    for (const setting of ['SHIPLOG_API_MAX_QUERIES', 'SHIPLOG_API_MAX_TAIL_CLIENTS']) refused.inc({ setting }, 0);
+    const limiter = new QueryLimiter(limits.maxQueries, undefined, undefined, () => refused.inc({ setting: 'SHIPLOG_API_MAX_QUERIES' }));
     const ended = new Counter({ name: 'shiplog_api_tail_streams_ended_total', help: 'Live tail streams ended, by reason (closed by the client, slow_reader, shutdown).', labelNames: ['reason'], registers: r });
     for (const reason of ['closed', 'slow_reader', 'shutdown']) ended.inc({ reason }, 0);
     const hub = new TailHub(limitedStore(deps.store, limiter, 'forever'), deps.store.database, limits, {
@@ -109,15 +111,10 @@ export function build(deps: AppDeps): FastifyInstance {
       maxBufferedBytes: limits.tailBufferBytes,
       onEnd: (reason) => ended.inc({ reason }),
       onPollError: (err) => deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'live tail: reading the store failed; retrying'),
+      onRefused: () => refused.inc({ setting: 'SHIPLOG_API_MAX_TAIL_CLIENTS' }),
     });
     new Gauge({ name: 'shiplog_api_tail_streams', help: 'Live tail streams open now.', registers: r, collect() { this.set(hub.size); } });
     new Gauge({ name: 'shiplog_api_queries_running', help: 'Store queries the API runs now (at most SHIPLOG_API_MAX_QUERIES).', registers: r, collect() { this.set(limiter.running); } });
-    const refused = new Counter({ name: 'shiplog_api_requests_refused_total', help: 'Requests answered 429 because the API was at a limit, by setting.', labelNames: ['setting'], registers: r });
-    for (const setting of ['SHIPLOG_API_MAX_QUERIES', 'SHIPLOG_API_MAX_TAIL_CLIENTS']) refused.inc({ setting }, 0);
-    app.addHook('onSend', async (_req, reply, payload) => {
-      if (reply.statusCode === 429) refused.inc({ setting: reply.getHeader('x-shiplog-limit') === 'tail' ? 'SHIPLOG_API_MAX_TAIL_CLIENTS' : 'SHIPLOG_API_MAX_QUERIES' });
-      return payload;
-    });
     // Before the server waits for its connections: the tail streams end, so a stop is not held up by them.
     app.addHook('preClose', async () => hub.close());
     registerLogsRoute(app, limitedStore(deps.store, limiter), limits, hub);

@@ -26,7 +26,14 @@ export class QueryLimiter {
     readonly max: number,
     readonly maxWaitMs = 2_000,
     readonly maxQueue = 256,
+    /** Told each time a request is refused (for the metric). */
+    private readonly onBusy?: () => void,
   ) {}
+
+  private busy(): Busy {
+    this.onBusy?.();
+    return new Busy('SHIPLOG_API_MAX_QUERIES');
+  }
 
   get running(): number {
     return this.active;
@@ -39,14 +46,14 @@ export class QueryLimiter {
   /** Runs fn when a slot is free; `wait: 'forever'` for callers that must not be refused. */
   async run<T>(fn: () => Promise<T>, wait: 'bounded' | 'forever' = 'bounded'): Promise<T> {
     if (this.active >= this.max) {
-      if (wait === 'bounded' && this.queue.length >= this.maxQueue) throw new Busy('SHIPLOG_API_MAX_QUERIES');
+      if (wait === 'bounded' && this.queue.length >= this.maxQueue) throw this.busy();
       await new Promise<void>((resolve, reject) => {
         const w: Waiter = { start: resolve };
         if (wait === 'bounded') {
           w.timer = setTimeout(() => {
             const i = this.queue.indexOf(w);
             if (i !== -1) this.queue.splice(i, 1);
-            reject(new Busy('SHIPLOG_API_MAX_QUERIES'));
+            reject(this.busy());
           }, this.maxWaitMs);
         }
         this.queue.push(w);

@@ -40,6 +40,8 @@ export interface TailOptions {
   onEnd?: (reason: EndReason) => void;
   /** Told when a poll of the store fails (the clients get an `error` event; the poll is retried). */
   onPollError?: (err: unknown) => void;
+  /** Told each time a new stream is refused because maxClients are open (for the metric). */
+  onRefused?: () => void;
 }
 
 export type EndReason = 'slow_reader' | 'shutdown' | 'closed';
@@ -63,15 +65,13 @@ export class Subscriber {
    */
   start(backlog: LineRow[], since: number): void {
     this.seen = new Set();
-    let newest = since;
+    let newest = -Infinity;
     for (const r of backlog) {
-      const k = encodeCursor(positionOf(r));
-      this.seen.add(k);
-      const t = Date.parse(r.timestamp);
-      if (t > newest) newest = t;
+      this.seen.add(encodeCursor(positionOf(r)));
+      newest = Math.max(newest, Date.parse(r.timestamp));
       this.send(r);
     }
-    this.floor = backlog.length ? Math.max(...backlog.map((r) => Date.parse(r.timestamp))) : since;
+    this.floor = backlog.length ? newest : since;
     const held = this.pending ?? [];
     this.pending = undefined;
     for (const { r, t } of held) this.offer(r, t);
@@ -224,8 +224,11 @@ export class TailHub {
     return this.clients;
   }
 
-  get full(): boolean {
-    return this.closed || this.clients >= this.opts.maxClients;
+  /** Whether one more stream may open; a refusal is reported to onRefused. */
+  admit(): boolean {
+    if (!this.closed && this.clients < this.opts.maxClients) return true;
+    this.opts.onRefused?.();
+    return false;
   }
 
   /** Adds a subscriber to the group of these filters (started if new); it holds lines until its start(). */

@@ -21,7 +21,7 @@ export const tailQuerySchema = (() => {
 export function registerTailRoute(app: FastifyInstance, store: LogStore, db: string, limits: PageLimits, hub: TailHub): void {
   app.get('/api/v1/logs/tail', { schema: { querystring: tailQuerySchema } }, async (req, reply) => {
     const { backlog: backlogSize = 10, ...filters } = req.query as PageRequest & { backlog?: number };
-    if (hub.full) return tooBusy(reply, 'SHIPLOG_API_MAX_TAIL_CLIENTS', `at most ${hub.opts.maxClients} live tails at once (SHIPLOG_API_MAX_TAIL_CLIENTS); retry shortly`);
+    if (!hub.admit()) return tooBusy(reply, 'SHIPLOG_API_MAX_TAIL_CLIENTS', `at most ${hub.opts.maxClients} live tails at once (SHIPLOG_API_MAX_TAIL_CLIENTS); retry shortly`);
     // Parameters are checked before the stream starts, so a bad one is a plain 400.
     const built = await answering(reply, limits, async () => buildPageQuery(db, LOGS_TABLE, { ...filters, limit: Math.max(1, backlogSize), order: 'newest' }, limits));
     if (reply.sent) return reply;

@@ -115,6 +115,7 @@ describe('live tail under abuse', () => {
       expect(over.status).toBe(429);
       expect(over.headers.get('retry-after')).toBe('1');
       expect(((await over.json()) as { setting: string }).setting).toBe('SHIPLOG_API_MAX_TAIL_CLIENTS');
+      expect(await metric(url, 'shiplog_api_requests_refused_total{setting="SHIPLOG_API_MAX_TAIL_CLIENTS"}')).toBe(1);
       expect((await fetch(`${url}/api/v1/logs?limit=1`)).status).toBe(200);
       acs[0]?.abort();
       await waitFor(async () => (await metric(url, 'shiplog_api_tail_streams')) === 2, 10_000, 'the closed stream to be let go');
