@@ -101,13 +101,7 @@ export class StoreTransport implements Transport {
         letter(`${r.at.offset}.${line}`, oneLine.container.id, JSON.stringify(oneLine), 'unstorable', detail);
       },
     });
-    if (letters.length) {
-      await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
-      for (const d of letters) {
-        this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
-        this.log.warn({ offset: d.offset, reason: d.reason, detail: d.detail }, 'stored in the dead-letter table');
-      }
-    }
+    await this.storeLetters(letters, token);
     this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows - refused);
     this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
     const now = Date.now();
@@ -117,6 +111,16 @@ export class StoreTransport implements Transport {
       this.metrics.logLines.inc({ host, name, stream, level }, count);
     }
     return { nextOffsets: new Map() };
+  }
+
+  /** Stores what the encoder or the store refused in the dead-letter table (the token makes a retry land once), counted and logged. */
+  private async storeLetters(letters: DeadLetter[], token: string): Promise<void> {
+    if (!letters.length) return;
+    await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
+    for (const d of letters) {
+      this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
+      this.log.warn({ source: d.source, offset: d.offset, reason: d.reason, detail: d.detail }, 'stored in the dead-letter table');
+    }
   }
 
   /** Runs a store operation, keeping storageUp true to what happened (a refusal of the data means the store is up). */
@@ -156,18 +160,17 @@ export class StoreTransport implements Transport {
       await this.tracked(() => this.store.insertTsv(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok));
       for (const p of part) stored.push(p.rec);
     };
-    await insertIsolating<Row>(
-      () => insert(rows, token),
+    if (rows.length) {
+      await insertIsolating<Row>(
+        () => insert(rows, token),
       () => rows,
-      (part) => insert(part, `${token}/${rows.indexOf(part[0] as Row)}+${part.length}`),
-      async (p, detail) => {
-        letter(p, 'unstorable', detail);
-      },
-    );
-    if (letters.length) {
-      await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
-      for (const d of letters) this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
+        (part) => insert(part, `${token}/${rows.indexOf(part[0] as Row)}+${part.length}`),
+        async (p, detail) => {
+          letter(p, 'unstorable', detail);
+        },
+      );
     }
+    await this.storeLetters(letters, token);
     this.metrics.rowsInserted.inc({ table }, stored.length);
     for (const p of stored) {
       if (kind === 'stats') this.containers.onStats(p as StatsRecord, 0);
