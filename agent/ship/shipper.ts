@@ -34,6 +34,8 @@ interface Pending {
   stream: number;
   cursor: Cursor;
   bytes: number;
+  /** When it was buffered (ms): the linger of what is left after a send counts from here. */
+  at: number;
 }
 
 interface ContainerBuffer {
@@ -119,9 +121,10 @@ export class Shipper {
     if (!utf8) this.metrics.invalidUtf8Lines.inc();
     const json = encodeLine(line, utf8);
     const bytes = json.length + 1;
-    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes });
+    const at = Date.now();
+    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes, at });
     b.bytes += bytes;
-    if (this.bufferedLines === 0) this.oldestAt = Date.now();
+    if (this.bufferedLines === 0) this.oldestAt = at;
     this.bufferedBytes += bytes;
     this.bufferedLines++;
     if (this.bufferedBytes >= this.cfg.batchBytes || this.bufferedLines === 1) this.kick();
@@ -343,8 +346,14 @@ export class Shipper {
     this.metrics.recordsShipped.inc(batch.records.length);
     this.bufferedBytes -= bytes;
     this.bufferedLines -= lines;
-    // Lines left over have waited at least one round trip: send them without lingering.
-    if (this.bufferedLines > 0) this.oldestAt = 0;
+    // What is left lingers from its own oldest line: lines that came in during the send wait
+    // out the rest of their linger (at a low rate: one send per linger, not one per round
+    // trip); lines a full batch left behind are past it or make a full batch again.
+    if (this.bufferedLines > 0) {
+      let oldest = Infinity;
+      for (const b of this.buffers.values()) if (b.lines.length) oldest = Math.min(oldest, (b.lines[0] as Pending).at);
+      this.oldestAt = oldest;
+    }
     if (this.bufferedBytes < this.cfg.maxBufferBytes / 2 && this.drainWaiters.length) {
       const w = this.drainWaiters;
       this.drainWaiters = [];
