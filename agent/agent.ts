@@ -11,7 +11,7 @@ import type { DockerClient } from './docker/client.js';
 import { inspectContainer, listContainers, READABLE_LOG_DRIVERS, type ContainerMeta } from './docker/containers.js';
 import { watchEvents, type DockerEvent, type EventStream } from './docker/events.js';
 import { LogFollower } from './docker/follow-logs.js';
-import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { createAgentMetrics, dropContainerSeries, type AgentMetrics } from './metrics.js';
 import { ContainerFilter } from './process/filter.js';
 import { parseMultiline, type MultilineSpec } from './process/multiline.js';
 import { CheckpointStore } from './ship/checkpoint-store.js';
@@ -402,6 +402,15 @@ export class Agent {
   private async forget(id: string): Promise<void> {
     await this.shipper.flushed();
     if (this.followers.has(id)) return;
+    const name = this.shipper.nameOf(id);
+    if (name !== undefined) {
+      // Its per-container series go too, after a few scrapes have seen their last values,
+      // unless a container of the same name (compose recreates under the old name) follows.
+      setTimeout(() => {
+        for (const m of this.metas.values()) if (m.name === name) return;
+        dropContainerSeries(this.metrics, name);
+      }, this.deps.config.containerTtlMs).unref();
+    }
     this.destroyed.delete(id);
     this.cursors.delete(id);
     this.drained.delete(id);

@@ -33,6 +33,8 @@ export interface AgentConfig {
   backlog: 'none' | 'all';
   statsIntervalMs: number;
   statsConcurrency: number;
+  /** SHIPLOG_CONTAINER_TTL: a removed container's metric series go this long after its last line. */
+  containerTtlMs: number;
   filter: FilterConfig;
   logLevel: string;
   /** SHIPLOG_STOP_TIMEOUT: the longest a clean stop may take. */
@@ -64,6 +66,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_MULTILINE_MAX_LINES', default: '500', help: 'A multi-line record is complete at this many lines.' },
   { name: 'SHIPLOG_STATS_INTERVAL', default: '10s', help: 'How often each followed container\'s resource stats are sampled (0 = off).' },
   { name: 'SHIPLOG_STATS_CONCURRENCY', default: '8', help: 'Stats requests to Docker at the same time.' },
+  { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'A removed container\'s metric series disappear this long after its last line was shipped (unless a container of the same name is followed).' },
   { name: 'SHIPLOG_BACKLOG', default: 'none', help: 'Containers already running at the agent\'s first start: none (from now on) or all (their whole log).' },
   { name: 'SHIPLOG_INCLUDE_NAMES', default: '', help: 'Only containers whose name matches one of these globs (comma list).' },
   { name: 'SHIPLOG_EXCLUDE_NAMES', default: '', help: 'Skip containers whose name matches one of these globs.' },
@@ -118,6 +121,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean; /** SHI
     backlog: r.oneOf('SHIPLOG_BACKLOG', 'none', ['none', 'all'] as const),
     statsIntervalMs: r.durationMs('SHIPLOG_STATS_INTERVAL', 10_000, 0, 3_600_000),
     statsConcurrency: r.int('SHIPLOG_STATS_CONCURRENCY', 8, 1, 256),
+    containerTtlMs: r.durationMs('SHIPLOG_CONTAINER_TTL', 300_000, 1_000, 7 * 86_400_000),
     filter: {
       includeNames: r.list('SHIPLOG_INCLUDE_NAMES'),
       excludeNames: r.list('SHIPLOG_EXCLUDE_NAMES'),

@@ -71,3 +71,11 @@ function agentMetrics(registry: Registry, probe: AgentProbe) {
 }
 
 export type AgentMetrics = ReturnType<typeof createAgentMetrics>;
+
+/** Removes a container's series (so that they do not pile up over the containers seen over time). */
+export function dropContainerSeries(m: AgentMetrics, container: string): void {
+  for (const stream of ['stdout', 'stderr']) {
+    for (const c of [m.linesRead, m.bytesRead, m.linesShipped, m.bytesShipped]) c.remove({ container, stream });
+  }
+  m.entriesReplayed.remove({ container });
+}

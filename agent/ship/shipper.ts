@@ -105,6 +105,11 @@ export class Shipper {
     return out;
   }
 
+  /** The name a container's lines are counted under. */
+  nameOf(id: string): string | undefined {
+    return this.buffers.get(id)?.name;
+  }
+
   /** Drops a removed container's buffer state once nothing of it is pending. */
   removeContainer(id: string): void {
     const b = this.buffers.get(id);

@@ -157,7 +157,11 @@ export class StoreTransport implements Transport {
     const stored: (StatsRecord | EventRecord)[] = [];
     type Row = (typeof rows)[number];
     const insert = async (part: readonly Row[], tok: string) => {
-      await this.tracked(() => this.store.insertTsv(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok));
+      await this.tracked(async () => {
+        const end = this.metrics.insertSeconds.startTimer({ table });
+        await this.store.insertTsv(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok);
+        end();
+      });
       for (const p of part) stored.push(p.rec);
     };
     if (rows.length) {

@@ -133,13 +133,24 @@ export function procStat(pid: number): { cpuSec: number; hwmMiB: number; rssMiB:
   return { cpuSec: ticks / 100, hwmMiB: Number(hwm?.[1] ?? 0) / 1024, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
 }
 
-/** Quantile from a Prometheus histogram's cumulative buckets (linear inside a bucket). */
-export function histogramQuantile(text: string, name: string, q: number): number {
-  const buckets: [number, number][] = [];
+/** A histogram's cumulative buckets by bound, summed over its label sets. */
+function histogramBuckets(text: string, name: string): Map<number, number> {
+  const buckets = new Map<number, number>();
   for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))) {
-    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+    const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
   }
-  buckets.sort((a, b) => a[0] - b[0]);
+  return buckets;
+}
+
+/**
+ * Quantile from a Prometheus histogram's cumulative buckets (linear inside a bucket); with
+ * `before`, of what was observed between the two scrapes only.
+ */
+export function histogramQuantile(text: string, name: string, q: number, before?: string): number {
+  const now = histogramBuckets(text, name);
+  const then = before === undefined ? new Map<number, number>() : histogramBuckets(before, name);
+  const buckets = [...now].map(([le, n]): [number, number] => [le, n - (then.get(le) ?? 0)]).sort((a, b) => a[0] - b[0]);
   const total = buckets[buckets.length - 1]?.[1] ?? 0;
   if (total === 0) return NaN;
   const want = q * total;
