@@ -1,7 +1,8 @@
 /** Runs `shiplog up` as a user would (a process, real dockerd, embedded store) for the tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
-import { CLI } from './agent-process.js';
+import { CLI, tempDir } from './agent-process.js';
+import { testScope } from './docker.js';
 import { waitFor } from './kafka-read.js';
 
 export interface Up {
@@ -29,3 +30,19 @@ export async function logs(u: Up, query: string): Promise<{ status: number; body
   return { status: r.status, body: (await r.json()) as { data?: Record<string, unknown>[] } };
 }
 
+
+/**
+ * `shiplog up` on a fresh data dir, following only containers with a new test label; the
+ * process and the dir are removed by `cleanups`.
+ */
+export async function scopedUp(cleanups: (() => Promise<void> | void)[], prefix: string, env: Record<string, string> = {}): Promise<{ u: Up; scope: ReturnType<typeof testScope> }> {
+  const data = tempDir(prefix);
+  cleanups.push(data.cleanup);
+  const scope = testScope();
+  const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, ...env });
+  cleanups.push(async () => {
+    u.proc.kill('SIGTERM');
+    await u.exited;
+  });
+  return { u, scope };
+}

@@ -13,7 +13,7 @@ import { CLI, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
-import { logs, up } from '../../helpers/up-process.js';
+import { logs, scopedUp, up } from '../../helpers/up-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -56,14 +56,7 @@ describe('shiplog up under hostile input', () => {
   });
 
   it('a catastrophic multiline pattern in a label does not freeze the process', async () => {
-    const data = tempDir('shiplog-up-redos-');
-    cleanups.push(data.cleanup);
-    const scope = testScope();
-    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}` });
-    cleanups.push(async () => {
-      u.proc.kill('SIGTERM');
-      await u.exited;
-    });
+    const { u, scope } = await scopedUp(cleanups, 'shiplog-up-redos-');
     const evil = `${'a'.repeat(40)}!`;
     // A backtracking engine spends minutes on each of these lines against ^(a+)+$.
     const c = await runContainer({ script: `echo start; for i in 1 2 3 4 5; do echo ${evil}; done; echo aaaa`, labels: { ...scope.labels, 'shiplog.multiline': 'cont:^(a+)+$' } });

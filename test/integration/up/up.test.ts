@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, inject } from 'vitest';
 import { readSse } from '../../../lib/sse.js';
 import { spawn } from 'node:child_process';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
-import { logs, up } from '../../helpers/up-process.js';
+import { logs, scopedUp, up } from '../../helpers/up-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
@@ -89,14 +89,7 @@ describe('shiplog up', () => {
     // Default batching (1 s linger, 1 MiB batches): one 20-byte line can never fill a batch,
     // so only the linger sends it. The documented figure is p99 <= 2 s (bench/everyday.ts);
     // the bound here is loose because CI machines are loaded.
-    const data = tempDir('shiplog-up-quiet-');
-    cleanups.push(data.cleanup);
-    const scope = testScope();
-    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}` });
-    cleanups.push(async () => {
-      u.proc.kill('SIGTERM');
-      await u.exited;
-    });
+    const { u, scope } = await scopedUp(cleanups, 'shiplog-up-quiet-');
     const c = await runContainer({ script: 'echo "a lone line"; sleep 3600', labels: scope.labels });
     cleanups.push(() => removeContainers([c.id]));
     const t0 = Date.now();
@@ -158,14 +151,7 @@ describe('shiplog up', () => {
   });
 
   it('shiplog logs prints like docker logs, as JSON, and follows new lines until Ctrl-C', async () => {
-    const data = tempDir('shiplog-up-');
-    cleanups.push(data.cleanup);
-    const scope = testScope();
-    const u = await up({ SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}` });
-    cleanups.push(async () => {
-      u.proc.kill('SIGTERM');
-      await u.exited;
-    });
+    const { u, scope } = await scopedUp(cleanups, 'shiplog-up-');
     const name = `cli-${scope.value.slice(0, 8)}`;
     const env = { PATH: process.env.PATH, SHIPLOG_URL: u.url };
     // Follow first: the container does not exist yet.
