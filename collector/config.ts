@@ -55,7 +55,7 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_COLLECTOR_MAX_RECORD_BYTES', default: '32MiB', help: 'Larger records go to the DLQ as oversized.' },
   { name: 'SHIPLOG_COLLECTOR_CONCURRENCY', default: '2', help: 'Partitions processed at the same time by one collector.' },
   { name: 'SHIPLOG_COLLECTOR_SESSION_TIMEOUT', default: '45s', help: 'Kafka group session timeout: how soon partitions of a dead collector move to the others.' },
-  { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'Container metrics disappear this long after the container was last seen.' },
+  { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'Container metrics (the cAdvisor series and shiplog_log_lines_total) disappear this long after the container was last seen (its last stats sample, event or stored line).' },
   { name: 'SHIPLOG_CONTAINER_LABELS', default: 'com.docker.compose.project,com.docker.compose.service', help: 'Container labels exported as container_label_<name> on container metrics (bounded list: each adds a label to every series).' },
   { name: 'SHIPLOG_STOP_TIMEOUT', default: '9s', help: 'On SIGTERM/Ctrl-C, the longest a clean stop may take before the process exits anyway (below Docker\'s 10 s); a second signal exits at once. Nothing unstored is lost: it is read again on the next start.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },

@@ -24,7 +24,7 @@ export async function runCollector(env: Env): Promise<number> {
   let consumer: LogConsumer | undefined;
   let auxConsumer: LogConsumer | undefined;
   let store: LogStore | undefined;
-  const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false }, ['logs', 'stats', 'events'].map((t) => `${cfg.kafka.topicPrefix}.${t}`));
+  const metrics = createCollectorMetrics(registry, { storageUp: () => consumer?.storageUp ?? false }, ['logs', 'stats', 'events'].map((t) => `${cfg.kafka.topicPrefix}.${t}`), cfg.containerTtlMs);
   const containers = new CadvisorState(cfg.containerTtlMs, cfg.containerLabels);
   registerCadvisorMetrics(registry, containers);
   // The API is served from the start; it answers from storage once storage is open.

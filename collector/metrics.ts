@@ -8,14 +8,41 @@ export interface CollectorProbe {
 /** Why a record goes to the DLQ (decode-record.ts RejectReason, plus rows the encoder or the store refused). */
 const REJECT_REASONS = ['empty', 'oversized', 'not_json', 'schema', 'unencodable', 'unstorable'];
 
-export function createCollectorMetrics(registry: Registry, probe: CollectorProbe, topics: string[] = []) {
-  const m = collectorMetrics(registry, probe);
+/**
+ * seriesTtlMs: a per-container series (shiplog_log_lines_total) that has not moved for this
+ * long is dropped, so the registry does not grow with every container ever seen (it comes
+ * back from 0 with the container's next line; rate() and increase() take that as a reset).
+ */
+export function createCollectorMetrics(registry: Registry, probe: CollectorProbe, topics: string[] = [], seriesTtlMs = 300_000) {
+  const lastMoved = new Map<string, number>();
+  const m = collectorMetrics(registry, probe, () => {
+    const old = Date.now() - seriesTtlMs;
+    for (const [k, at] of lastMoved) {
+      if (at >= old) continue;
+      lastMoved.delete(k);
+      m.logLines.remove(...lineLabels(k));
+    }
+  });
   // Exported at 0 from the start, so increase() sees the first rejection (and dashboards show 0).
   for (const topic of topics) for (const reason of REJECT_REASONS) m.recordsRejected.inc({ topic, reason }, 0);
-  return m;
+  return {
+    ...m,
+    /** Counts stored lines by RowEncoder.lineCounts key (host, name, stream, level joined by NUL). */
+    countLines(counts: Map<string, number>): void {
+      const now = Date.now();
+      for (const [k, n] of counts) {
+        m.logLines.labels(...lineLabels(k)).inc(n);
+        lastMoved.set(k, now);
+      }
+    },
+  };
 }
 
-function collectorMetrics(registry: Registry, probe: CollectorProbe) {
+function lineLabels(key: string): [string, string, string, string] {
+  return key.split('\u0000') as [string, string, string, string];
+}
+
+function collectorMetrics(registry: Registry, probe: CollectorProbe, sweepLineSeries: () => void) {
   const r = [registry];
   return {
     recordsConsumed: new Counter({ name: 'shiplog_collector_records_consumed_total', help: 'Kafka records consumed, by topic.', labelNames: ['topic'], registers: r }),
@@ -35,7 +62,7 @@ function collectorMetrics(registry: Registry, probe: CollectorProbe) {
     dlqErrors: new Counter({ name: 'shiplog_collector_dlq_errors_total', help: 'Failed writes to the DLQ topic (retried).', registers: r }),
     dlqDropped: new Counter({ name: 'shiplog_collector_dlq_dropped_total', help: 'Rejected records the DLQ refused even truncated; logged with their coordinates.', registers: r }),
     storageUp: new Gauge({ name: 'shiplog_collector_storage_up', help: '1 while the last storage operation succeeded.', registers: r, collect() { this.set(probe.storageUp() ? 1 : 0); } }),
-    logLines: new Counter({ name: 'shiplog_log_lines_total', help: 'Log lines stored, by host, container name, stream and detected level (unknown when none).', labelNames: ['host', 'name', 'stream', 'level'], registers: r }),
+    logLines: new Counter({ name: 'shiplog_log_lines_total', help: 'Log lines stored, by host, container name, stream and detected level (unknown when none).', labelNames: ['host', 'name', 'stream', 'level'], registers: r, collect: sweepLineSeries }),
     consumerCrashes: new Counter({ name: 'shiplog_collector_consumer_crashes_total', help: 'Consumer crashes (each followed by a restart with backoff), by consumer group.', labelNames: ['group'], registers: r }),
     rebalances: new Counter({ name: 'shiplog_collector_rebalances_total', help: 'Consumer group joins (start-up and rebalances).', registers: r }),
   };

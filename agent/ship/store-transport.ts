@@ -106,10 +106,7 @@ export class StoreTransport implements Transport {
     this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
     const now = Date.now();
     for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
-    for (const [k, count] of enc.lineCounts) {
-      const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
-      this.metrics.logLines.inc({ host, name, stream, level }, count);
-    }
+    this.metrics.countLines(enc.lineCounts);
     return { nextOffsets: new Map() };
   }
 

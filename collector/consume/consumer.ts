@@ -324,10 +324,7 @@ export class LogConsumer {
             }
           });
           this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows - refused);
-          for (const [k, count] of enc.lineCounts) {
-            const [host, name, stream, level] = k.split('\u0000') as [string, string, string, string];
-            this.metrics.logLines.inc({ host, name, stream, level }, count);
-          }
+          this.metrics.countLines(enc.lineCounts);
           const now = Date.now();
           for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
           this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
