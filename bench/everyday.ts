@@ -10,6 +10,7 @@
  *   - everyday-agent: the agent shipping to Kafka from 100 containers × 10 lines/s, three
  *     windows of BENCH_AGENT_WINDOW_S (default 60) after a 20 s warm-up: agent cores, cores per
  *     1 k lines/s, RSS; dockerd's CPU serving the same streams in the same windows is the reference.
+ *     The agent runs with the agent image's NODE_OPTIONS (BENCH_AGENT_NODE_OPTIONS overrides).
  * Usage: node dist/bench/everyday.js [everyday-up] [everyday-agent]
  */
 import { execFileSync } from 'node:child_process';
@@ -154,7 +155,10 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
 async function everydayAgent(env: BenchEnv): Promise<void> {
   const windowS = Number(process.env.BENCH_AGENT_WINDOW_S ?? 60);
   const label = `bench-${randomUUID().slice(0, 8)}`;
+  // As the agent image runs it (deploy/Dockerfile); BENCH_AGENT_NODE_OPTIONS='' for bare Node.
+  const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ?? '--max-semi-space-size=2';
   const agent = await startShiplog('agent', {
+    NODE_OPTIONS: nodeOptions,
     DOCKER_HOST: env.dockerHost,
     SHIPLOG_KAFKA_BROKERS: env.brokers,
     SHIPLOG_DATA_DIR: env.tmp('bench-agent-'),
@@ -182,7 +186,7 @@ async function everydayAgent(env: BenchEnv): Promise<void> {
       const dockerd = dpid ? (procStat(dpid).cpuSec - d0) / secs : NaN;
       windows.push({ lines_per_s: lines, agent_cores: cores, cores_per_1k_lines_s: cores / (lines / 1000), dockerd_cores: dockerd, agent_to_dockerd: cores / dockerd, rss_mib: procStat(pid).rssMiB });
     }
-    const figures = { containers: 100, window_s: windowS, windows, peak_rss_mib: procStat(pid).hwmMiB };
+    const figures = { containers: 100, window_s: windowS, node_options: nodeOptions, windows, peak_rss_mib: procStat(pid).hwmMiB };
     console.log(JSON.stringify(figures, null, 2));
     saveResult('everyday-agent', figures);
   } finally {

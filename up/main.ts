@@ -50,9 +50,9 @@ export async function runUp(env: Env): Promise<number> {
     return Math.max(...results);
   }
   // Both schemas are validated before anything starts; Kafka is not needed here.
-  // Each agent batch is one insert here: a 1 s linger makes a quiet host insert about once a
+  // Each agent batch is one insert here: the 1 s linger makes a quiet host insert about once a
   // second (a full batch still goes at once), see bench/everyday.ts.
-  const agentCfg = loadAgentConfig(env, { requireKafka: false, lingerMs: 1000 });
+  const agentCfg = loadAgentConfig(env, { requireKafka: false });
   const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' }, { httpAddress: '127.0.0.1' });
   const log = createLogger('shiplog', agentCfg.logLevel);
   const registry = new Registry();
