@@ -66,8 +66,11 @@ async function main(): Promise<void> {
     const a0 = process.hrtime.bigint();
     // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
     const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // As the agent image runs it (deploy/Dockerfile); BENCH_AGENT_NODE_OPTIONS='' for bare Node.
+    const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ?? '--max-semi-space-size=2';
     const agent = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), 'agent'], {
       env: {
+        NODE_OPTIONS: nodeOptions,
         PATH: process.env.PATH, DOCKER_HOST: dockerHost, SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_DATA_DIR: data,
         SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_BACKLOG: 'all', SHIPLOG_INCLUDE_LABELS: 'shiplog.bench=1',
         SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_LOG_LEVEL: 'warn',
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
       agentCpuSecPerMillionLines: Number(((st.cpuSec * 1e6) / LINES).toFixed(2)),
       agentCoresAtThatRate: Number((st.cpuSec / agentSec).toFixed(2)),
       agentPeakRssMiB: Math.round(st.hwmMiB),
+      nodeOptions,
       note: 'agent time includes its start-up (Kafka connect, topic creation)',
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });

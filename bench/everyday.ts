@@ -103,7 +103,8 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
     while (Date.now() - t0 < windowS * 1000) {
       await sleep(5_000);
       peakRss = Math.max(peakRss, procStat(pid).rssMiB);
-      const dir = Number(sh(`du -sb ${join(dataDir, 'chdb')} | cut -f1`));
+      // Parts come and go while du walks the dir (it warns about them; the sum is still right).
+      const dir = Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
       peakDataDir = Math.max(peakDataDir, dir);
       minDataDir = Math.min(minDataDir, dir);
     }
@@ -122,7 +123,7 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
     const [parts] = await store.query<{ b: string; body: string }>("SELECT toString(sum(bytes_on_disk)) AS b, '' AS body FROM system.parts WHERE active AND database = 'shiplog'");
     const [raw] = await store.query<{ b: string; n: string }>("SELECT toString(sum(length(Body) + 1)) AS b, toString(count()) AS n FROM shiplog.otel_logs WHERE KafkaTopic = 'inproc'");
     await store.close();
-    const dataDirEnd = Number(sh(`du -sb ${join(dataDir, 'chdb')} | cut -f1`));
+    const dataDirEnd = Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
     const figures = {
       window_s: Math.round(secs),
       preload_rows: preloadRows,
