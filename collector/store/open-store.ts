@@ -27,6 +27,9 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
  * - min_parts_to_merge_at_once: the default merges two parts as soon as there are two, so each
  *   second's tiny part rewrote the whole day's part (cost growing with the rows stored: 0.107
  *   core and 44x disk writes after 10 minutes). Merging 16 at a time rewrites it 16x less often.
+ *   The selector's heuristic that drops parts under 1 % of a range's size from its right end
+ *   runs after the 16-part check, so once the day's part was ~100x a new part (~6 minutes
+ *   here) it cut each 16-part range back to [day's part, one new part]: it is turned off.
  * - cleanup_*: merged-away parts are removed within seconds, not after minutes (the cleanup
  *   only runs when no merge is due, so with a merge every second it never ran: 64x the parts'
  *   bytes in the data dir after 10 minutes). They are kept 2 s (old_parts_lifetime), which is
@@ -34,4 +37,4 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
  *   (8 min upstream) only guards merged parts still in the page cache at a power loss.
  */
 const EMBEDDED_MERGE_SETTINGS =
-  'min_parts_to_merge_at_once = 16, min_compressed_bytes_to_fsync_after_merge = 1, old_parts_lifetime = 2, cleanup_delay_period = 1, max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 0';
+  'min_parts_to_merge_at_once = 16, merge_selector_enable_heuristic_to_remove_small_parts_at_right = 0, min_compressed_bytes_to_fsync_after_merge = 1, old_parts_lifetime = 2, cleanup_delay_period = 1, max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 0';
