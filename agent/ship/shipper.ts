@@ -353,7 +353,7 @@ export class Shipper {
     this.bufferedLines -= lines;
     // What is left lingers from its own oldest line: lines that came in during the send wait
     // out the rest of their linger (at a low rate: one send per linger, not one per round
-    // trip); lines a full batch left behind are past it or make a full batch again.
+    // trip); lines a full batch left behind wait out theirs too, or go with the next full batch.
     if (this.bufferedLines > 0) {
       let oldest = Infinity;
       for (const b of this.buffers.values()) if (b.lines.length) oldest = Math.min(oldest, (b.lines[0] as Pending).at);
