@@ -91,12 +91,7 @@ export class StoreTransport implements Transport {
       data: enc.take(),
       token,
       faultText: this.faultUnstorableText || undefined,
-      insert: (data, tok) =>
-        this.tracked(async () => {
-          const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
-          await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, data, tok);
-          end();
-        }),
+      insert: (data, tok) => this.insert(LOGS_TABLE, LOG_INSERT_COLUMNS, data, tok),
       deadLetter: async (r, line, oneLine, detail) => {
         letter(`${r.at.offset}.${line}`, oneLine.container.id, JSON.stringify(oneLine), 'unstorable', detail);
       },
@@ -118,6 +113,15 @@ export class StoreTransport implements Transport {
       this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
       this.log.warn({ source: d.source, offset: d.offset, reason: d.reason, detail: d.detail }, 'stored in the dead-letter table');
     }
+  }
+
+  /** One timed insert, tracked like every store operation. */
+  private insert(table: string, columns: readonly string[], data: Buffer, token: string): Promise<void> {
+    return this.tracked(async () => {
+      const end = this.metrics.insertSeconds.startTimer({ table });
+      await this.store.insertTsv(table, columns, data, token);
+      end();
+    });
   }
 
   /** Runs a store operation, keeping storageUp true to what happened (a refusal of the data means the store is up). */
@@ -154,17 +158,13 @@ export class StoreTransport implements Transport {
     const stored: (StatsRecord | EventRecord)[] = [];
     type Row = (typeof rows)[number];
     const insert = async (part: readonly Row[], tok: string) => {
-      await this.tracked(async () => {
-        const end = this.metrics.insertSeconds.startTimer({ table });
-        await this.store.insertTsv(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok);
-        end();
-      });
+      await this.insert(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok);
       for (const p of part) stored.push(p.rec);
     };
     if (rows.length) {
       await insertIsolating<Row>(
         () => insert(rows, token),
-      () => rows,
+        () => rows,
         (part) => insert(part, `${token}/${rows.indexOf(part[0] as Row)}+${part.length}`),
         async (p, detail) => {
           letter(p, 'unstorable', detail);
