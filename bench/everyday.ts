@@ -23,7 +23,7 @@ import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
 import { RealisticLogs } from './gen/realistic-logs.js';
-import { IMAGE, histogramQuantile, procStat, runScenarios, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
+import { IMAGE, histogramQuantile, metricValue, procStat, runScenarios, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
 
 const CONTAINERS = 5;
 /** Lines per second per container: 5 × 20 = 100 lines/s. */
@@ -75,6 +75,8 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
   const windowS = Number(process.env.BENCH_WINDOW_S ?? 600);
   const label = `bench-${randomUUID().slice(0, 8)}`;
   const dataDir = env.tmp('bench-everyday-');
+  // Parts come and go while du walks the dir (it warns about them; the sum is still right).
+  const dataDirBytes = () => Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
   await preload(dataDir, preloadRows);
   const up = await startShiplog('up', { DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` });
   const pid = up.proc.pid as number;
@@ -91,8 +93,6 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
     }
     await sleep(30_000);
     const metrics0 = await up.metricsText();
-    const insertsBefore = await up.metric('shiplog_collector_insert_duration_seconds_count', { table: 'otel_logs' });
-    const rowsBefore = await up.metric('shiplog_collector_rows_inserted_total', { table: 'otel_logs' });
     const cpu0 = procStat(pid).cpuSec;
     const d0 = dpid ? procStat(dpid).cpuSec : NaN;
     const w0 = writeBytes(pid);
@@ -103,8 +103,7 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
     while (Date.now() - t0 < windowS * 1000) {
       await sleep(5_000);
       peakRss = Math.max(peakRss, procStat(pid).rssMiB);
-      // Parts come and go while du walks the dir (it warns about them; the sum is still right).
-      const dir = Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
+      const dir = dataDirBytes();
       peakDataDir = Math.max(peakDataDir, dir);
       minDataDir = Math.min(minDataDir, dir);
     }
@@ -112,18 +111,19 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
     const cpu = (procStat(pid).cpuSec - cpu0) / secs;
     const dockerdCpu = dpid ? (procStat(dpid).cpuSec - d0) / secs : NaN;
     const written = writeBytes(pid) - w0;
-    const inserts = (await up.metric('shiplog_collector_insert_duration_seconds_count', { table: 'otel_logs' })) - insertsBefore;
-    const rows = (await up.metric('shiplog_collector_rows_inserted_total', { table: 'otel_logs' })) - rowsBefore;
     const rssMiB = procStat(pid).rssMiB;
     const metrics1 = await up.metricsText();
-    const allInserts = (text: string) => [...text.matchAll(/^shiplog_collector_insert_duration_seconds_count\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    /** How much a metric moved over the window. */
+    const moved = (name: string, labels: Record<string, string> = {}) => metricValue(metrics1, name, labels) - metricValue(metrics0, name, labels);
+    const inserts = moved('shiplog_collector_insert_duration_seconds_count', { table: 'otel_logs' });
+    const rows = moved('shiplog_collector_rows_inserted_total', { table: 'otel_logs' });
     await up.stop();
     // The stored parts' own bytes, read with the engine once shiplog has let go of it.
     const store = new ChdbStore(join(dataDir, 'chdb'));
     const [parts] = await store.query<{ b: string; body: string }>("SELECT toString(sum(bytes_on_disk)) AS b, '' AS body FROM system.parts WHERE active AND database = 'shiplog'");
     const [raw] = await store.query<{ b: string; n: string }>("SELECT toString(sum(length(Body) + 1)) AS b, toString(count()) AS n FROM shiplog.otel_logs WHERE KafkaTopic = 'inproc'");
     await store.close();
-    const dataDirEnd = Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
+    const dataDirEnd = dataDirBytes();
     const figures = {
       window_s: Math.round(secs),
       preload_rows: preloadRows,
@@ -133,7 +133,7 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
       rss_mib: rssMiB,
       peak_rss_mib: peakRss,
       inserts_per_s: inserts / secs,
-      inserts_all_tables_per_s: (allInserts(metrics1) - allInserts(metrics0)) / secs,
+      inserts_all_tables_per_s: moved('shiplog_collector_insert_duration_seconds_count') / secs,
       // From a line's Docker timestamp to its insert committed (queryable from then on).
       line_latency_p50_s: histogramQuantile(metrics1, 'shiplog_collector_line_latency_seconds', 0.5, metrics0),
       line_latency_p99_s: histogramQuantile(metrics1, 'shiplog_collector_line_latency_seconds', 0.99, metrics0),

@@ -105,13 +105,7 @@ export async function startShiplog(cmd: 'agent' | 'collector' | 'up', env: Recor
     url,
     metricsText,
     async metric(name, labels = {}) {
-      let sum = 0;
-      for (const line of (await metricsText()).split('\n')) {
-        const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-      }
-      return sum;
+      return metricValue(await metricsText(), name, labels);
     },
     async stop() {
       if (proc.exitCode !== null) return;
@@ -120,6 +114,17 @@ export async function startShiplog(cmd: 'agent' | 'collector' | 'up', env: Recor
       await done;
     },
   };
+}
+
+/** The sum of a metric's series in an exposition text whose labels include `labels`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
 }
 
 /** CPU seconds (user + system) and peak RSS of a process, from /proc. */
