@@ -12,4 +12,9 @@ bash test/env/kafka.sh fetch
 npm run build
 npm run lint
 npx tsc -p tsconfig.test.json
-npx vitest run "$@"
+# Vitest's JSON report too, for one plain closing line (test/env/summary.mjs).
+report="$(mktemp -d)/vitest.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node test/env/summary.mjs "$report" || { [ "$status" -ne 0 ] || status=1; }
+exit "$status"
