@@ -16,7 +16,11 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
   const o = { database: s.database, retentionDays: cfg.retentionDays, cluster: s.kind === 'clickhouse' ? s.cluster : undefined, replicated: s.kind === 'clickhouse' && !!s.cluster };
   await migrate(store, o, log);
   if (s.kind === 'chdb') {
-    for (const t of [...retainedTables(o), DEAD_LETTERS_TABLE]) await store.exec(`ALTER TABLE ${quoteIdent(s.database)}.${quoteIdent(t)} MODIFY SETTING ${EMBEDDED_MERGE_SETTINGS}`);
+    for (const t of [...retainedTables(o), DEAD_LETTERS_TABLE]) {
+      const table = `${quoteIdent(s.database)}.${quoteIdent(t)}`;
+      await store.exec(`ALTER TABLE ${table} MODIFY SETTING ${EMBEDDED_MERGE_SETTINGS}`);
+      await store.exec(`ALTER TABLE ${table} RESET SETTING ${EMBEDDED_RESET_SETTINGS}`);
+    }
   }
   return store;
 }
@@ -24,17 +28,21 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
 /**
  * Merge settings for the embedded store, where a quiet host inserts about once a second
  * (bench/everyday.ts; each measured there and in the README):
- * - min_parts_to_merge_at_once: the default merges two parts as soon as there are two, so each
- *   second's tiny part rewrote the whole day's part (cost growing with the rows stored: 0.107
- *   core and 44x disk writes after 10 minutes). Merging 16 at a time rewrites it 16x less often.
- *   The selector's heuristic that drops parts under 1 % of a range's size from its right end
- *   runs after the 16-part check, so once the day's part was ~100x a new part (~6 minutes
- *   here) it cut each 16-part range back to [day's part, one new part]: it is turned off.
+ * - merge_selector_algorithm = 'Trivial': merges ten consecutive parts of the same level, so a
+ *   row is rewritten once per level, log10 of the inserts behind its part (5 a day at one
+ *   insert a second). The default selector counts every part as at least 5 MiB, so it kept
+ *   merging each second's few-KB part into the growing part of the day until that part was
+ *   ~70 MiB: 400 one-second inserts took that part to level 26, and the bytes it rewrote grew
+ *   with the rows stored that day (the 1.08 cores of the issue). It is marked experimental
+ *   upstream; test/integration/collector/embedded-merges.test.ts holds what we rely on.
  * - cleanup_*: merged-away parts are removed within seconds, not after minutes (the cleanup
  *   only runs when no merge is due, so with a merge every second it never ran: 64x the parts'
  *   bytes in the data dir after 10 minutes). They are kept 2 s (old_parts_lifetime), which is
  *   safe because a merged part is fsynced before its sources go: the long default lifetime
  *   (8 min upstream) only guards merged parts still in the page cache at a power loss.
+ * Stores opened by an earlier version had min_parts_to_merge_at_once = 16 and the small-parts
+ * heuristic off for the default selector; they are reset (the Trivial selector reads neither).
  */
 const EMBEDDED_MERGE_SETTINGS =
-  'min_parts_to_merge_at_once = 16, merge_selector_enable_heuristic_to_remove_small_parts_at_right = 0, min_compressed_bytes_to_fsync_after_merge = 1, old_parts_lifetime = 2, cleanup_delay_period = 1, max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 0';
+  "merge_selector_algorithm = 'Trivial', min_compressed_bytes_to_fsync_after_merge = 1, old_parts_lifetime = 2, cleanup_delay_period = 1, max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 0";
+const EMBEDDED_RESET_SETTINGS = 'min_parts_to_merge_at_once, merge_selector_enable_heuristic_to_remove_small_parts_at_right';
