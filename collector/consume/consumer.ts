@@ -356,12 +356,7 @@ export class LogConsumer {
       data,
       token,
       faultText: this.cfg.faultUnstorableText,
-      insert: (buf, tok) =>
-        this.retry('insert', async () => {
-          const end = this.metrics.insertSeconds.startTimer({ table: LOGS_TABLE });
-          await this.store.insertTsv(LOGS_TABLE, LOG_INSERT_COLUMNS, buf, tok);
-          end();
-        }, p),
+      insert: (buf, tok) => this.timedInsert(p, LOGS_TABLE, LOG_INSERT_COLUMNS, buf, tok),
       deadLetter: async (r, line, oneLine, detail) => {
         this.log.warn({ topic, partition, offset: r.at.offset, line, detail }, 'the store refused a line; sending it to the DLQ, storing the rest');
         const m = r.msg;
@@ -377,21 +372,24 @@ export class LogConsumer {
    */
   private async insertAuxRows(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string, records: KafkaMessage[], encode: (part: readonly KafkaMessage[]) => Buffer): Promise<number> {
     const { topic, partition } = p.batch;
-    const insert = (buf: () => Buffer, tok: string) =>
-      this.retry('insert', async () => {
-        const end = this.metrics.insertSeconds.startTimer({ table });
-        await this.store.insertTsv(table, columns, buf(), tok);
-        end();
-      }, p);
     const r = await insertIsolating(
-      () => insert(() => data, token),
+      () => this.timedInsert(p, table, columns, data, token),
       () => records,
-      (part) => insert(() => encode(part), `${topic}:${partition}:${(part[0] as KafkaMessage).offset}-${(part[part.length - 1] as KafkaMessage).offset}`),
+      (part) => this.timedInsert(p, table, columns, encode(part), `${topic}:${partition}:${(part[0] as KafkaMessage).offset}-${(part[part.length - 1] as KafkaMessage).offset}`),
       async (m, detail) => {
         await this.retry('write to the DLQ', () => this.dlq.send([{ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unstorable', detail }]), p, true);
       },
     );
     return records.length - r.refused.length;
+  }
+
+  /** One insert, timed, retried while the store is unreachable (retry below). */
+  private timedInsert(p: EachBatchPayload, table: string, columns: readonly string[], data: Buffer, token: string): Promise<void> {
+    return this.retry('insert', async () => {
+      const end = this.metrics.insertSeconds.startTimer({ table });
+      await this.store.insertTsv(table, columns, data, token);
+      end();
+    }, p);
   }
 
   /**
