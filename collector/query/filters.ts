@@ -22,11 +22,12 @@ export const PATTERN_HINTS: Record<string, string> = {
 
 /** JSON schema of the filter parameters (fastify validates; OpenAPI is made from it). */
 export const filterProperties = {
-  container: { type: 'string', maxLength: 256, description: 'Container name, exact or a glob with * and ?' },
+  container: { type: 'string', maxLength: 1024, description: 'Container name, exact or a glob with * and ?; several separated by commas (web,db-*)' },
   host: { type: 'string', maxLength: 256 },
   service: { type: 'string', maxLength: 256, description: 'Compose/swarm service (or the container name when it has none)' },
   stream: { type: 'string', enum: ['stdout', 'stderr'] },
-  level: { type: 'string', enum: [...LEVELS] },
+  level: { type: 'string', enum: [...LEVELS], description: 'Lines of exactly this level' },
+  min_level: { type: 'string', enum: [...LEVELS], description: 'Lines of this level or worse (warn: warn, error and fatal)' },
   q: { type: 'string', maxLength: 1024, description: 'Text the line contains (case-sensitive)' },
   regex: { type: 'boolean', default: false, description: 'Treat q as an RE2 regular expression' },
   since: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, description: 'RFC 3339 time (1970 to 2106) or a duration before now (15m, 2h, 7d)' },
@@ -39,6 +40,7 @@ export interface LogFilters {
   service?: string;
   stream?: 'stdout' | 'stderr';
   level?: (typeof LEVELS)[number];
+  min_level?: (typeof LEVELS)[number];
   q?: string;
   regex?: boolean;
   since?: string;
@@ -76,6 +78,8 @@ function timeParam(name: string, v: string, now: number): bigint {
   const ms = Date.parse(`${m.slice(1, 4).join('-')}T${m.slice(4, 7).join(':')}${m[8]?.toUpperCase()}`);
   if (Number.isNaN(ms)) throw bad();
   const ns = BigInt(ms) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  // "Until 2999" bounds nothing: every stored time is before it.
+  if (name === 'until' && ns >= STORABLE_END_NS) return STORABLE_END_NS - 1n;
   if (ns < 0n || ns >= STORABLE_END_NS) throw outside();
   return ns;
 }
@@ -86,14 +90,26 @@ function globToRe2(glob: string): string {
   return `${re}$`;
 }
 
-/** Container name condition on column `col` (exact, or a glob). */
-function containerCondition(col: string, name: string, params: QueryParams): string {
-  if (/[*?]/.test(name)) {
-    params.container_re = globToRe2(name);
-    return `match(${col}, {container_re:String})`;
+/** Container name condition on column `col`: names and globs separated by commas (Docker's names hold no comma). */
+function containerCondition(col: string, names: string, params: QueryParams): string {
+  const list = names.split(',').filter((n) => n !== '');
+  const exact = list.filter((n) => !/[*?]/.test(n));
+  const globs = list.filter((n) => /[*?]/.test(n));
+  const any: string[] = [];
+  if (exact.length) {
+    params.containers = exact;
+    any.push(`has({containers:Array(String)}, ${col})`);
   }
-  params.container = name;
-  return `${col} = {container:String}`;
+  if (globs.length) {
+    params.container_re = globs.map((g) => `(?:${globToRe2(g)})`).join('|');
+    any.push(`match(${col}, {container_re:String})`);
+  }
+  return any.length ? `(${any.join(' OR ')})` : '1';
+}
+
+/** OTel severity numbers: each level spans four, from TRACE 1-4 to FATAL 21-24. */
+function severityFloor(level: (typeof LEVELS)[number]): number {
+  return LEVELS.indexOf(level) * 4 + 1;
 }
 
 /** Conditions on Timestamp/TimestampTime from epoch nanoseconds (TimestampTime lets partitions prune). */
@@ -137,6 +153,10 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
   if (f.level) {
     conditions.push('SeverityText = {level:String}');
     params.level = f.level.toUpperCase();
+  }
+  if (f.min_level) {
+    conditions.push('SeverityNumber >= {min_severity:UInt8}');
+    params.min_severity = severityFloor(f.min_level);
   }
   if (f.q !== undefined && f.q !== '') {
     if (f.regex) {
