@@ -1,19 +1,46 @@
 /**
- * `shiplog logs [container|glob] [--since 1h] [--until t] [--grep TEXT] [--level error]
- * [--host h] [--service s] [--json] [-t] [-n N|all] [-f]`: stored logs through the query API
- * at SHIPLOG_URL (default http://127.0.0.1:9880), printed like `docker logs` with the
- * container name and host in front (coloured on a terminal, plain when piped), oldest first.
- * -n takes the last N lines (default 100) or `all`, read page by page with the API's cursor.
- * -f follows through the server's live tail (Server-Sent Events) until Ctrl-C.
+ * `shiplog logs [NAME|GLOB ...] [options]`: stored logs through the query API, printed like
+ * `docker logs` with `name@host | ` in front of every line (coloured on a terminal, plain when
+ * piped), oldest first; stderr lines go to stderr in text mode, as `docker logs` does.
+ * The API is SHIPLOG_URL, else the local `shiplog up` on SHIPLOG_HTTP_PORT (default 9880).
+ * -n takes the last N lines (default 100; 0 with -f: new lines only) or `all`, read page by
+ * page with the API's cursor. -f follows through the server's live tail until Ctrl-C.
+ * Flags read as docker reads them: -ft, -n2, -n=2, --tail 5; --since/--until in docker-time.ts.
  */
+import { dockerTime } from './docker-time.js';
 import { readSse } from '../lib/sse.js';
 
+export const LOGS_USAGE = `usage: shiplog logs [NAME|GLOB ...] [options]
+
+Print stored container logs, oldest first, like docker logs (every container when no name is given).
+
+options:
+  -f, --follow           keep printing new lines (Ctrl-C stops)
+  -n, --tail N|all       the last N lines (default 100; -n 0 -f prints new lines only)
+  -t, --timestamps       show each line's Docker timestamp
+      --since T          lines from T on: Unix seconds, a duration before now (42m, 1h30m),
+                         a date or time (2026-11-25, 2026-11-25T13:23:37; local unless it has Z or +01:00)
+      --until T          lines before T (same forms)
+      --grep TEXT        lines containing TEXT (case-sensitive)
+      --regex RE         lines matching the RE2 regular expression RE
+      --level L          lines at level L or worse (trace debug info warn error fatal)
+      --stream S         stdout or stderr only
+      --host H           lines from host H only
+      --service S        lines of compose/swarm service S only
+      --json             one JSON object per line, to stdout
+  -h, --help             this text
+
+NAME|GLOB: container names, exact or with * and ? (quote globs: 'web*').
+The API: SHIPLOG_URL (default http://127.0.0.1:$SHIPLOG_HTTP_PORT, port 9880); SHIPLOG_API_TOKEN if it needs one.`;
+
 export interface LogsArgs {
-  container?: string;
+  containers: string[];
   since?: string;
   until?: string;
   grep?: string;
+  regex?: string;
   level?: string;
+  stream?: string;
   host?: string;
   service?: string;
   json: boolean;
@@ -21,54 +48,115 @@ export interface LogsArgs {
   /** Last N lines, or every matching line. */
   tail: number | 'all';
   follow: boolean;
+  help: boolean;
 }
 
 /** Lines per API request (the API's own maximum). */
 const PAGE = 10_000;
 
-export function parseLogsArgs(argv: string[]): LogsArgs | string {
-  const a: LogsArgs = { json: false, timestamps: false, tail: 100, follow: false };
+const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const BOOLS: Record<string, 'follow' | 'timestamps' | 'json' | 'help'> = { '-f': 'follow', '--follow': 'follow', '-t': 'timestamps', '--timestamps': 'timestamps', '--json': 'json', '-h': 'help', '--help': 'help' };
+const VALUES: Record<string, 'tail' | 'since' | 'until' | 'grep' | 'regex' | 'level' | 'stream' | 'host' | 'service'> = {
+  '-n': 'tail',
+  '--tail': 'tail',
+  '--since': 'since',
+  '--until': 'until',
+  '--grep': 'grep',
+  '--regex': 'regex',
+  '--level': 'level',
+  '--stream': 'stream',
+  '--host': 'host',
+  '--service': 'service',
+};
+
+/** Docker's names: a letter or digit, then letters, digits, _ . -; a glob adds * and ?. */
+const NAME = /^[A-Za-z0-9*?][A-Za-z0-9_.*?-]*$/;
+
+/**
+ * Splits docker-style arguments into [flag, value] pairs: `-ft` is -f -t, `-n2`, `-n=2` and
+ * `-fn 2` give -n its value, `--tail=2` and `--tail 2` too. Positional arguments come back with
+ * a flag of undefined; after `--` everything is positional.
+ */
+function tokens(argv: string[]): [string | undefined, string | undefined][] | string {
+  const out: [string | undefined, string | undefined][] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case '-f':
-      case '--follow':
-        a.follow = true;
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '-t':
-      case '--timestamps':
-        a.timestamps = true;
-        break;
-      case '-n':
-      case '--tail': {
-        const v = value();
-        if (v === 'all') a.tail = 'all';
-        else if (!v || !/^\d{1,9}$/.test(v) || Number(v) < 1) return `${flag} needs a number of lines (1 or more) or "all"`;
-        else a.tail = Number(v);
-        break;
-      }
-      case '--since':
-      case '--until':
-      case '--grep':
-      case '--level':
-      case '--host':
-      case '--service': {
-        const v = value();
+    if (arg === '--') {
+      for (const rest of argv.slice(i + 1)) out.push([undefined, rest]);
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const flag = eq === -1 ? arg : arg.slice(0, eq);
+      if (BOOLS[flag]) {
+        if (eq !== -1) return `${flag} takes no value`;
+        out.push([flag, undefined]);
+      } else if (VALUES[flag]) {
+        const v = eq === -1 ? argv[++i] : arg.slice(eq + 1);
         if (v === undefined) return `${flag} needs a value`;
-        a[flag.slice(2) as 'since' | 'until' | 'grep' | 'level' | 'host' | 'service'] = v;
+        out.push([flag, v]);
+      } else return `unknown option ${flag}`;
+    } else if (arg.startsWith('-') && arg.length > 1) {
+      for (let k = 1; k < arg.length; k++) {
+        const flag = `-${arg[k]}`;
+        if (BOOLS[flag]) out.push([flag, undefined]);
+        else if (VALUES[flag]) {
+          let v: string | undefined = arg.slice(k + 1).replace(/^=/, '');
+          if (v === '') v = argv[++i];
+          if (v === undefined) return `${flag} needs a value`;
+          out.push([flag, v]);
+          break;
+        } else return `unknown option ${flag}${arg.length > 2 ? ` (in ${arg})` : ''}`;
+      }
+    } else out.push([undefined, arg]);
+  }
+  return out;
+}
+
+export function parseLogsArgs(argv: string[]): LogsArgs | string {
+  const a: LogsArgs = { containers: [], json: false, timestamps: false, tail: 100, follow: false, help: false };
+  const toks = tokens(argv);
+  if (typeof toks === 'string') return toks;
+  for (const [flag, v] of toks) {
+    if (flag === undefined) {
+      if (!NAME.test(v as string)) return `"${(v as string).slice(0, 64)}" is not a container name or glob (letters, digits, _ . - and * ?)`;
+      a.containers.push(v as string);
+      continue;
+    }
+    const bool = BOOLS[flag];
+    if (bool) {
+      a[bool] = true;
+      continue;
+    }
+    const key = VALUES[flag] as NonNullable<(typeof VALUES)[string]>;
+    const value = v as string;
+    switch (key) {
+      case 'tail':
+        if (value === 'all') a.tail = 'all';
+        else if (!/^\d{1,9}$/.test(value)) return `${flag} needs a number of lines (0 or more) or "all"`;
+        else a.tail = Number(value);
+        break;
+      case 'since':
+      case 'until': {
+        const t = dockerTime(flag, value);
+        if (t instanceof Error) return t.message;
+        a[key] = t;
         break;
       }
+      case 'level':
+        if (!LEVEL_NAMES.includes(value.toLowerCase())) return `${flag} takes one of ${LEVEL_NAMES.join(', ')}`;
+        a.level = value.toLowerCase();
+        break;
+      case 'stream':
+        if (value !== 'stdout' && value !== 'stderr') return `${flag} takes stdout or stderr`;
+        a.stream = value;
+        break;
       default:
-        if (flag.startsWith('-')) return `unknown option ${flag}`;
-        if (a.container) return `one container name or glob at most (got "${a.container}" and "${flag}")`;
-        a.container = flag;
+        a[key] = value;
     }
   }
+  if (a.grep !== undefined && a.regex !== undefined) return '--grep and --regex cannot be combined';
+  if (a.tail === 0 && !a.follow) return '-n 0 prints nothing without -f';
   return a;
 }
 
@@ -90,112 +178,172 @@ function colourOf(name: string): number {
   return COLOURS[h % COLOURS.length] as number;
 }
 
-export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+/** The API's base URL: SHIPLOG_URL, else the local `shiplog up` / collector on its configured port. */
+export function apiBase(env: NodeJS.ProcessEnv): string {
+  if (env.SHIPLOG_URL) return env.SHIPLOG_URL.replace(/\/$/, '');
+  return `http://127.0.0.1:${env.SHIPLOG_HTTP_PORT || '9880'}`;
+}
+
+export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout, errOut: NodeJS.WritableStream = process.stderr): Promise<number> {
   const args = parseLogsArgs(argv);
   if (typeof args === 'string') {
-    process.stderr.write(`shiplog logs: ${args}\n`);
+    errOut.write(`shiplog logs: ${args}\nRun 'shiplog logs --help' for the options.\n`);
     return 2;
   }
-  const base = (env.SHIPLOG_URL ?? 'http://127.0.0.1:9880').replace(/\/$/, '');
+  if (args.help) {
+    out.write(`${LOGS_USAGE}\n`);
+    return 0;
+  }
+  const base = apiBase(env);
   const headers: Record<string, string> = env.SHIPLOG_API_TOKEN ? { authorization: `Bearer ${env.SHIPLOG_API_TOKEN}` } : {};
   const tty = out.isTTY === true && !env.NO_COLOR;
+  const ac = new AbortController();
+  // `shiplog logs | head`: the reader went away; stop quietly, as docker logs does.
+  let closed = false;
+  const onOutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+    ac.abort();
+  };
+  out.on('error', onOutError);
+  let printed = 0;
   const print = (l: Line) => {
+    if (closed) return;
+    printed++;
     if (args.json) {
       out.write(`${JSON.stringify(l)}\n`);
       return;
     }
     const who = `${l.container_name}@${l.host}`;
-    const prefix = tty ? `\x1b[${colourOf(who)}m${who}\x1b[0m` : who;
-    out.write(args.timestamps ? `${prefix} | ${l.timestamp} ${l.message}\n` : `${prefix} | ${l.message}\n`);
+    const prefix = `${tty ? `\x1b[${colourOf(who)}m${who}\x1b[0m` : who} | ${args.timestamps ? `${l.timestamp} ` : ''}`;
+    // Every line of a merged entry (a stack trace) carries the prefix, so grep keeps them.
+    const text = `${prefix}${l.message.split('\n').join(`\n${prefix}`)}\n`;
+    (l.stream === 'stderr' ? errOut : out).write(text);
   };
   const filterParams = () => {
     const p = new URLSearchParams();
-    if (args.container) p.set('container', args.container);
+    if (args.containers.length) p.set('container', args.containers.join(','));
     if (args.host) p.set('host', args.host);
     if (args.service) p.set('service', args.service);
-    if (args.level) p.set('level', args.level);
-    if (args.grep) p.set('q', args.grep);
+    if (args.stream) p.set('stream', args.stream);
+    if (args.level) p.set('min_level', args.level);
+    if (args.grep !== undefined) p.set('q', args.grep);
+    if (args.regex !== undefined) {
+      p.set('q', args.regex);
+      p.set('regex', 'true');
+    }
     if (args.since) p.set('since', args.since);
     if (args.until) p.set('until', args.until);
     return p;
   };
-  /** One page; undefined (after saying why on stderr) when the API cannot answer. */
-  const fetchPage = async (order: 'newest' | 'oldest', limit: number, cursor: string | undefined): Promise<{ data: Line[]; next_cursor: string | null } | undefined> => {
+  const unreachable = (err: unknown) =>
+    errOut.write(`shiplog logs: cannot reach ${base} (${(err as Error).message}); is \`shiplog up\` or a collector running? Set SHIPLOG_URL (or SHIPLOG_HTTP_PORT) to point elsewhere.\n`);
+  /** A JSON answer of the API; undefined (after saying why on stderr) when it cannot answer. */
+  const getJson = async <T>(path: string, p: URLSearchParams): Promise<T | undefined> => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}?${p}`, { headers, signal: ac.signal });
+    } catch (err) {
+      if (!closed) unreachable(err);
+      return undefined;
+    }
+    const body = (await res.json().catch(() => ({}))) as T & { message?: string };
+    if (!res.ok) {
+      errOut.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
+      return undefined;
+    }
+    return body;
+  };
+  const fetchPage = async (order: 'newest' | 'oldest', limit: number, cursor: string | undefined) => {
     const p = filterParams();
     p.set('limit', String(limit));
     p.set('order', order);
     if (cursor) p.set('cursor', cursor);
-    let res: Response;
-    try {
-      res = await fetch(`${base}/api/v1/logs?${p}`, { headers });
-    } catch (err) {
-      process.stderr.write(`shiplog logs: cannot reach ${base} (${(err as Error).message}); is \`shiplog up\` or a collector running? Set SHIPLOG_URL to point elsewhere.\n`);
-      return undefined;
-    }
-    const body = (await res.json().catch(() => ({}))) as { data?: Line[]; next_cursor?: string | null; message?: string };
-    if (!res.ok) {
-      process.stderr.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
-      return undefined;
-    }
-    return { data: body.data ?? [], next_cursor: body.next_cursor ?? null };
+    const body = await getJson<{ data?: Line[]; next_cursor?: string | null }>('/api/v1/logs', p);
+    return body && { data: body.data ?? [], next_cursor: body.next_cursor ?? null };
   };
-
-  if (!args.follow) {
-    let cursor: string | undefined;
-    if (args.tail === 'all') {
-      // Oldest first, printed as the pages come.
-      do {
-        const page = await fetchPage('oldest', PAGE, cursor);
-        if (!page) return 1;
-        for (const l of page.data) print(l);
-        cursor = page.next_cursor ?? undefined;
-      } while (cursor);
-      return 0;
-    }
-    // The last N: newest first until N, then printed oldest first, like docker logs.
-    const lines: Line[] = [];
-    do {
-      const page = await fetchPage('newest', Math.min(PAGE, args.tail - lines.length), cursor);
-      if (!page) return 1;
-      lines.push(...page.data);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor && lines.length < args.tail);
-    for (let i = lines.length - 1; i >= 0; i--) print(lines[i] as Line);
-    return 0;
-  }
-  // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
-  const p = filterParams();
-  p.set('backlog', String(args.tail === 'all' ? PAGE : Math.min(args.tail, PAGE)));
-  const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
-  let res: Response;
-  try {
-    res = await fetch(`${base}/api/v1/logs/tail?${p}`, { headers, signal: ac.signal });
-  } catch (err) {
-    if (ac.signal.aborted) return 0;
-    process.stderr.write(`shiplog logs: cannot reach ${base} (${(err as Error).message}); is \`shiplog up\` or a collector running? Set SHIPLOG_URL to point elsewhere.\n`);
-    return 1;
-  }
-  if (!res.ok || !res.body) {
-    const body = (await res.json().catch(() => ({}))) as { message?: string };
-    process.stderr.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
-    return 1;
-  }
-  try {
-    for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
-      if (ev.event === 'message') print(JSON.parse(ev.data) as Line);
-      else if (ev.event === 'error') process.stderr.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
-      else if (ev.event === 'end') {
-        const end = JSON.parse(ev.data) as { reason?: string; message?: string };
-        process.stderr.write(`shiplog logs: the server ended the live tail: ${end.message ?? end.reason}\n`);
-        return end.reason === 'shutdown' ? 0 : 1;
+  /** Nothing printed for names given: say which name matches no container the store knows (docker: exit 1). */
+  const unknownNames = async (): Promise<number> => {
+    for (const name of args.containers) {
+      const p = new URLSearchParams({ container: name, since: '3650d' });
+      if (args.host) p.set('host', args.host);
+      const body = await getJson<{ data?: unknown[] }>('/api/v1/containers', p);
+      if (!body) return 1;
+      if (!body.data?.length) {
+        errOut.write(`shiplog logs: no such container: ${name}\n`);
+        return 1;
       }
     }
-  } catch (err) {
-    if (!ac.signal.aborted) {
-      process.stderr.write(`shiplog logs: the live tail broke: ${(err as Error).message}\n`);
-      return 1;
+    return 0;
+  };
+
+  try {
+    if (!args.follow) {
+      let cursor: string | undefined;
+      if (args.tail === 'all') {
+        // Oldest first, printed as the pages come.
+        do {
+          const page = await fetchPage('oldest', PAGE, cursor);
+          if (!page) return closed ? 0 : 1;
+          for (const l of page.data) print(l);
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor && !closed);
+      } else {
+        // The last N: newest first until N, then printed oldest first, like docker logs.
+        const lines: Line[] = [];
+        do {
+          const page = await fetchPage('newest', Math.min(PAGE, args.tail - lines.length), cursor);
+          if (!page) return closed ? 0 : 1;
+          lines.push(...page.data);
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor && lines.length < args.tail);
+        for (let i = lines.length - 1; i >= 0 && !closed; i--) print(lines[i] as Line);
+      }
+      if (printed === 0 && args.containers.length && !closed) return await unknownNames();
+      return 0;
     }
+    // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
+    const p = filterParams();
+    p.set('backlog', String(args.tail === 'all' ? PAGE : Math.min(args.tail, PAGE)));
+    const onSigint = () => ac.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/v1/logs/tail?${p}`, { headers, signal: ac.signal });
+      } catch (err) {
+        if (ac.signal.aborted) return 0;
+        unreachable(err);
+        return 1;
+      }
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => ({}))) as { message?: string };
+        errOut.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
+        return 1;
+      }
+      try {
+        for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          if (ev.event === 'message') print(JSON.parse(ev.data) as Line);
+          else if (ev.event === 'error') errOut.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
+          else if (ev.event === 'end') {
+            const end = JSON.parse(ev.data) as { reason?: string; message?: string };
+            errOut.write(`shiplog logs: the server ended the live tail: ${end.message ?? end.reason}\n`);
+            return end.reason === 'shutdown' ? 0 : 1;
+          }
+          if (closed) return 0;
+        }
+      } catch (err) {
+        if (!ac.signal.aborted) {
+          errOut.write(`shiplog logs: the live tail broke: ${(err as Error).message}\n`);
+          return 1;
+        }
+      }
+      return 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  } finally {
+    // The handler stays: a write refused with EPIPE is reported after the last await.
+    void onOutError;
   }
-  return 0;
 }

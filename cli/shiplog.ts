@@ -2,58 +2,74 @@
 /**
  * shiplog CLI: `shiplog agent | collector | up | logs`.
  * Settings come from the environment; a flag `--some-setting value` is the same as
- * SHIPLOG_SOME_SETTING=value (and `--docker-host` is DOCKER_HOST).
+ * SHIPLOG_SOME_SETTING=value (and `--docker-host` is DOCKER_HOST); one that no part reads is an error.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
-import type { Env } from '../lib/env-config.js';
+import { packageRoot } from '../lib/package-root.js';
 
-const USAGE = `usage: shiplog <command> [--setting value ...]
+const USAGE = `usage: shiplog <command> [options]
 
 commands:
+  up          agent + collector in one process on embedded defaults (no Kafka needed)
+  logs        print stored logs like docker logs: shiplog logs [NAME|GLOB ...] [-f] [-n N] [--since 1h] ...
   agent       follow every container's logs on this Docker host and ship them to Kafka
   collector   consume Kafka into ClickHouse (embedded chDB or a server), exactly once
-  up          agent + collector in one process on embedded defaults (no Kafka needed)
-  logs        print stored logs: shiplog logs [container|glob] [--since 1h] [--grep TEXT] [-f] ...
 
+Run 'shiplog <command> --help' for a command's options; 'shiplog --version' for the version.
 Every setting is an environment variable; a flag --kafka-brokers h:9092 equals
-SHIPLOG_KAFKA_BROKERS=h:9092. See README.md for the list.`;
+SHIPLOG_KAFKA_BROKERS=h:9092.`;
 
-/** Maps --flag value / --flag=value onto environment names. */
-export function flagsToEnv(args: string[], base: Env): Env | string {
-  const env: Env = { ...base };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (!a.startsWith('--')) return `unexpected argument "${a}"`;
-    let name = a.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf('=');
-    if (eq !== -1) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    } else {
-      value = args[i + 1];
-      i++;
-      if (value === undefined) return `flag --${name} needs a value`;
-    }
-    const key = name === 'docker-host' ? 'DOCKER_HOST' : `SHIPLOG_${name.toUpperCase().replace(/-/g, '_')}`;
-    env[key] = value;
-  }
-  return env;
+type Daemon = 'agent' | 'collector' | 'up';
+
+const ABOUT: Record<Daemon, string> = {
+  up: 'Follow every container on this Docker host and store its logs, stats and events in an embedded ClickHouse under SHIPLOG_DATA_DIR; serve the query API, live tail and /metrics.',
+  agent: "Follow every container's logs, stats and events on this Docker host and ship them to Kafka.",
+  collector: 'Consume the Kafka topics into ClickHouse (embedded chDB, or a server with SHIPLOG_CLICKHOUSE_URL), exactly once; serve the query API and /metrics.',
+};
+
+async function commandHelp(cmd: Daemon): Promise<string> {
+  const { settingsOf, nameFlag } = await import('./settings.js');
+  const rows = settingsOf(cmd).map((s) => `  ${nameFlag(s.name)} (${s.name})${s.default ? ` [${s.default}]` : ''}\n      ${s.help}`);
+  return `usage: shiplog ${cmd} [--setting value ...]\n\n${ABOUT[cmd]}\n\nsettings (flag, environment variable, default):\n${rows.join('\n')}\n`;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    (cmd === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version' || rest.includes('--version')) {
+    process.stdout.write(`shiplog ${version()}\n`);
+    return 0;
   }
   if (cmd === 'logs') {
     const { runLogs } = await import('./logs.js');
     return runLogs(rest, process.env);
   }
-  const env = flagsToEnv(rest, process.env);
+  if (cmd !== 'agent' && cmd !== 'collector' && cmd !== 'up') {
+    process.stderr.write(`shiplog: unknown command "${cmd}"\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(await commandHelp(cmd));
+    return 0;
+  }
+  const { flagsToEnv, unknownVariable } = await import('./settings.js');
+  const env = flagsToEnv(cmd, rest, process.env);
   if (typeof env === 'string') {
-    process.stderr.write(`shiplog ${cmd}: ${env}\n${USAGE}\n`);
+    process.stderr.write(`shiplog ${cmd}: ${env}\nRun 'shiplog ${cmd} --help' for the settings.\n`);
+    return 2;
+  }
+  const unknown = unknownVariable(env);
+  if (unknown) {
+    process.stderr.write(`shiplog ${cmd}: ${unknown}\n`);
     return 2;
   }
   switch (cmd) {
@@ -69,9 +85,6 @@ async function main(argv: string[]): Promise<number> {
       const { runUp } = await import('../up/main.js');
       return runUp(env);
     }
-    default:
-      process.stderr.write(`shiplog: unknown command "${cmd}"\n${USAGE}\n`);
-      return 2;
   }
 }
 

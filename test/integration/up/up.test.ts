@@ -73,15 +73,19 @@ describe('shiplog up', () => {
     }, 20_000, 'the container listed as exited');
     const listed = (await (await fetch(`${u.url}/api/v1/containers?container=${c.name}`)).json()) as { data: Record<string, unknown>[] };
     expect(listed.data).toEqual([expect.objectContaining({ id: c.id, name: c.name, image: 'shiplog-test/busybox:latest', state: 'exited', exit_code: 0, log_lines: 9_001, service: 'upsvc' })]);
-    // The CLI reads all of it page by page (-n all), oldest first, with Docker's timestamps (-t).
-    const cli = await new Promise<string>((resolve) => {
-      const p = spawn(process.execPath, [CLI, 'logs', c.name, '-n', 'all', '-t'], { env: { PATH: process.env.PATH, SHIPLOG_URL: u.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // The CLI reads all of it page by page (-n all), oldest first, with Docker's timestamps
+    // (-t); the stderr line to stderr, as docker logs does.
+    const [cli, cliErr] = await new Promise<[string, string]>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'logs', c.name, '-n', 'all', '-t'], { env: { PATH: process.env.PATH, SHIPLOG_URL: u.url }, stdio: ['ignore', 'pipe', 'pipe'] });
       let o = '';
+      let e = '';
       p.stdout?.on('data', (d: Buffer) => (o += d.toString()));
-      p.on('exit', () => resolve(o));
+      p.stderr?.on('data', (d: Buffer) => (e += d.toString()));
+      p.on('close', () => resolve([o, e]));
     });
     const cliLines = cli.split('\n').filter(Boolean);
-    expect(cliLines.map((l) => l.replace(/^\S+ \| \S+ /, ''))).toEqual(emitted);
+    expect(cliLines.map((l) => l.replace(/^\S+ \| \S+ /, ''))).toEqual(emitted.slice(0, -1));
+    expect(cliErr.split('\n').filter(Boolean).map((l) => l.replace(/^\S+ \| \S+ /, ''))).toEqual(['ERROR the end']);
     expect(cliLines[0]).toMatch(new RegExp(`^${c.name}@\\S+ \\| \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{9}Z up-1$`));
   });
 

@@ -1,0 +1,136 @@
+/**
+ * `shiplog logs` as a `docker logs` user types it, against a real `shiplog up` (real dockerd,
+ * embedded store): several names, --stream, stderr lines on stderr, --level as "this or
+ * worse", --regex, docker's --since/--until forms, "no such container" with exit 1, `| head`
+ * without a stack trace, the local port found from SHIPLOG_HTTP_PORT; and the daemons'
+ * --help, --version and refusal of misspelt settings.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
+import { removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { waitFor } from '../../helpers/kafka-read.js';
+import { logs, scopedUp, type Up } from '../../helpers/up-process.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  await runCleanups(cleanups);
+});
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function run(args: string[], env: Record<string, string | undefined>, shell?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = shell
+      ? spawn('bash', ['-c', shell], { env: { PATH: process.env.PATH, CLI, NODE: process.execPath, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** The messages of "name@host | message" lines. */
+const messages = (text: string) => text.split('\n').filter(Boolean).map((l) => l.replace(/^[^|]*\| /, ''));
+
+let u: Up;
+let env: Record<string, string>;
+let one: string;
+let two: string;
+let many: string;
+
+beforeAll(async () => {
+  const s = await scopedUp(cleanups, 'shiplog-cli-');
+  u = s.u;
+  env = { SHIPLOG_URL: u.url };
+  const tag = s.scope.value.slice(0, 8);
+  [one, two, many] = [`one-${tag}`, `two-${tag}`, `many-${tag}`];
+  const cs = await Promise.all([
+    runContainer({ name: one, script: "echo a1; echo a2; echo a3; echo 'ERROR bad thing' >&2; echo 'WARN careful' >&2; echo 'INFO fine'", labels: s.scope.labels }),
+    runContainer({ name: two, script: 'echo b1', labels: s.scope.labels }),
+    runContainer({ name: many, script: 'seq 1 20000', labels: s.scope.labels }),
+  ]);
+  cleanups.push(() => removeContainers(cs.map((c) => c.id)));
+  for (const c of cs) await waitExit(c.id);
+  await waitFor(async () => ((await logs(u, `container=${one},${two}&limit=100`)).body.data?.length ?? 0) === 7, 60_000, 'the lines stored');
+  await waitFor(async () => ((await logs(u, `container=${many}&limit=1&order=newest&q=20000`)).body.data?.length ?? 0) === 1, 60_000, 'the last line stored');
+});
+
+describe('shiplog logs with docker logs habits', () => {
+  it('several names; stderr lines go to stderr; --stream; -n2 and -n=2', async () => {
+    const r = await run(['logs', one, two, '-n', 'all'], env);
+    expect(r.code).toBe(0);
+    expect(messages(r.out).sort()).toEqual(['INFO fine', 'a1', 'a2', 'a3', 'b1']);
+    expect(messages(r.err)).toEqual(['ERROR bad thing', 'WARN careful']);
+    expect(r.err).toMatch(new RegExp(`^${one}@\\S+ \\| ERROR bad thing$`, 'm'));
+    const errOnly = await run(['logs', one, '--stream', 'stderr', '-n', 'all'], env);
+    expect([messages(errOnly.out), messages(errOnly.err)]).toEqual([[], ['ERROR bad thing', 'WARN careful']]);
+    for (const n of [['-n2'], ['-n=2'], ['--tail=2']]) {
+      const last = await run(['logs', one, '--stream', 'stdout', ...n], env);
+      expect(messages(last.out), n.join(' ')).toEqual(['a3', 'INFO fine']);
+    }
+  });
+
+  it('--level is that level or worse; --regex is RE2', async () => {
+    expect(messages((await run(['logs', one, '--level', 'warn', '-n', 'all'], env)).err)).toEqual(['ERROR bad thing', 'WARN careful']);
+    expect(messages((await run(['logs', one, '--level', 'error', '-n', 'all'], env)).err)).toEqual(['ERROR bad thing']);
+    expect(messages((await run(['logs', one, '--regex', 'a[13]$', '-n', 'all'], env)).out)).toEqual(['a1', 'a3']);
+    const bad = await run(['logs', one, '--regex', 'a(', '-n', 'all'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('regular expression');
+  });
+
+  it('--since / --until in Unix seconds, durations and dates', async () => {
+    const hourAgo = String(Math.floor(Date.now() / 1000) - 3600);
+    expect(messages((await run(['logs', two, '--since', hourAgo], env)).out)).toEqual(['b1']);
+    expect(messages((await run(['logs', two, '--since', '1h30m'], env)).out)).toEqual(['b1']);
+    const none = await run(['logs', two, '--until', hourAgo], env);
+    expect([none.code, none.out, none.err]).toEqual([0, '', '']);
+    expect(messages((await run(['logs', two, '--until', '2999-01-01'], env)).out)).toEqual(['b1']);
+  });
+
+  it('a name that matches no container: "no such container", exit 1', async () => {
+    const r = await run(['logs', 'nosuch-container'], env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no such container: nosuch-container');
+    expect((await run(['logs', 'nosuch-*'], env)).code).toBe(1);
+  });
+
+  it('| head -1: stops quietly with the reader, no stack trace', async () => {
+    const r = await run([], env, '"$NODE" "$CLI" logs ' + many + ' -n all | head -1; echo "status=${PIPESTATUS[0]}" >&2');
+    expect(messages(r.out)).toEqual(['1']);
+    expect(r.err.trim()).toBe('status=0');
+  });
+
+  it('finds a local shiplog up on SHIPLOG_HTTP_PORT without SHIPLOG_URL', async () => {
+    const port = new URL(u.url).port;
+    expect(messages((await run(['logs', two], { SHIPLOG_HTTP_PORT: port })).out)).toEqual(['b1']);
+  });
+});
+
+describe('the daemons: help, version, settings', () => {
+  it('--help and --version answer; misspelt flags and variables stop start-up naming the setting meant', async () => {
+    for (const cmd of ['up', 'agent', 'collector']) {
+      const h = await run([cmd, '--help'], {});
+      expect(h.code, cmd).toBe(0);
+      expect(h.out, cmd).toContain('SHIPLOG_DATA_DIR');
+    }
+    const lh = await run(['logs', '--help'], {});
+    expect([lh.code, lh.out.includes('--since T')]).toEqual([0, true]);
+    const v = await run(['--version'], {});
+    expect(v.out).toMatch(/^shiplog \d+\.\d+\.\d+\n$/);
+    const flag = await run(['up', '--htp-port', '31893'], {});
+    expect(flag.code).toBe(2);
+    expect(flag.err).toContain('unknown option --htp-port (did you mean --http-port?)');
+    const variable = await run(['up'], { SHIPLOG_HTTP_PROT: '31893' });
+    expect(variable.code).toBe(2);
+    expect(variable.err).toContain('SHIPLOG_HTTP_PROT is not a shiplog setting (did you mean SHIPLOG_HTTP_PORT?)');
+  });
+});
