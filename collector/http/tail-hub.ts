@@ -61,10 +61,12 @@ export class Subscriber {
 
   /**
    * Sends the backlog, then what the group found meanwhile, then goes live. Lines older than
-   * the backlog's newest (or, without a backlog, than `since`) are not sent later.
+   * the backlog's newest (or, without a backlog, than `since`) are not sent later; neither are
+   * `stored`, the lines already stored after `since` when a client asked for no backlog.
    */
-  start(backlog: LineRow[], since: number): void {
+  start(backlog: LineRow[], since: number, stored: LineRow[] = []): void {
     this.seen = new Set();
+    for (const r of stored) this.seen.add(encodeCursor(positionOf(r)));
     let newest = -Infinity;
     for (const r of backlog) {
       this.seen.add(encodeCursor(positionOf(r)));

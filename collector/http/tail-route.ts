@@ -25,7 +25,8 @@ export function registerTailRoute(app: FastifyInstance, store: LogStore, db: str
     // Parameters are checked before the stream starts, so a bad one is a plain 400.
     const built = await answering(reply, limits, async () => buildPageQuery(db, LOGS_TABLE, { ...filters, limit: Math.max(1, backlogSize), order: 'newest' }, limits));
     if (reply.sent) return reply;
-    const since = Date.now() - LATE_MS;
+    const asked = Date.now();
+    const since = asked - LATE_MS;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -35,13 +36,16 @@ export function registerTailRoute(app: FastifyInstance, store: LogStore, db: str
     const sub = hub.subscribe(filters, res);
     req.raw.on('close', () => sub.end('closed'));
     let backlog: LineRow[] = [];
-    if (backlogSize > 0) {
-      try {
-        backlog = (await readPage(store, built as Awaited<ReturnType<typeof buildPageQuery>>)).rows.reverse();
-      } catch {
-        res.write(`event: error\ndata: ${JSON.stringify({ message: 'reading the backlog failed; following new lines only' })}\n\n`);
-      }
+    let stored: LineRow[] = [];
+    try {
+      if (backlogSize > 0) backlog = (await readPage(store, built as Awaited<ReturnType<typeof buildPageQuery>>)).rows.reverse();
+      // No backlog asked for (docker logs -n 0 -f): the lines stored in the last LATE_MS are
+      // already there, so they are not new; only lines stored from now on are sent.
+      // Bounded by the moment of asking: a line written before it is old even if stored later.
+      else stored = (await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...filters, since: new Date(since).toISOString(), until: new Date(asked).toISOString(), limit: MAX_LIMIT, order: 'newest' }, limits))).rows;
+    } catch {
+      res.write(`event: error\ndata: ${JSON.stringify({ message: 'reading the backlog failed; following new lines only' })}\n\n`);
     }
-    sub.start(backlog, since);
+    sub.start(backlog, since, stored);
   });
 }

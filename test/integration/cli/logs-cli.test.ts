@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
-import { removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 import { logs, scopedUp, type Up } from '../../helpers/up-process.js';
 
@@ -45,10 +45,12 @@ let env: Record<string, string>;
 let one: string;
 let two: string;
 let many: string;
+let scope: { labels: Record<string, string> };
 
 beforeAll(async () => {
   const s = await scopedUp(cleanups, 'shiplog-cli-');
   u = s.u;
+  scope = s.scope;
   env = { SHIPLOG_URL: u.url };
   const tag = s.scope.value.slice(0, 8);
   [one, two, many] = [`one-${tag}`, `two-${tag}`, `many-${tag}`];
@@ -107,6 +109,25 @@ describe('shiplog logs with docker logs habits', () => {
     const r = await run([], env, '"$NODE" "$CLI" logs ' + many + ' -n all | head -1; echo "status=${PIPESTATUS[0]}" >&2');
     expect(messages(r.out)).toEqual(['1']);
     expect(r.err.trim()).toBe('status=0');
+  });
+
+  it('-n 0 -f prints only lines written from then on, none of those already stored', async () => {
+    const c = await runContainer({ name: `late-${one}`, script: 'echo old; while [ ! -f /tmp/go ]; do sleep 0.2; done; echo new', labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitFor(async () => ((await logs(u, `container=${c.name}`)).body.data?.length ?? 0) === 1, 30_000, 'the old line stored');
+    const follower = spawn(process.execPath, [CLI, 'logs', c.name, '-f', '-n', '0'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follower.stdout?.on('data', (d: Buffer) => (followed += d.toString()));
+    const exited = new Promise((r) => follower.on('close', r));
+    cleanups.push(() => void follower.kill('SIGKILL'));
+    await waitFor(async () => /^shiplog_api_tail_streams 1$/m.test(await (await fetch(`${u.url}/metrics`)).text()), 30_000, 'the follower connected');
+    // Its stream has started once it has read what is stored (a moment after connecting).
+    await new Promise((r) => setTimeout(r, 1000));
+    await docker(['exec', c.id, 'touch', '/tmp/go']);
+    await waitFor(() => followed.includes('new'), 30_000, 'the new line followed');
+    follower.kill('SIGINT');
+    await exited;
+    expect(messages(followed)).toEqual(['new']);
   });
 
   it('finds a local shiplog up on SHIPLOG_HTTP_PORT without SHIPLOG_URL', async () => {
