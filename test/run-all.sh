@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/env/install-deps.sh
-# `npm install` rather than `npm ci`: chdb lists prebuilt engines for platforms the registry
-# does not serve, which `npm ci` reports as a lock file out of sync.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm install --no-audit --no-fund; fi
+# As users' CI installs: exactly the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
 bash test/env/kafka.sh fetch
 npm run build
 npm run lint
