@@ -6,6 +6,8 @@ export interface SseEvent {
   /** `message` unless the event named another (`event: error`). */
   event: string;
   data: string;
+  /** The event's `id:`, when it has one (the live tail's line position, for Last-Event-ID). */
+  id?: string;
 }
 
 export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
@@ -18,13 +20,15 @@ export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<
       const block = buf.slice(0, end);
       buf = buf.slice(end + 2);
       let event = 'message';
+      let id: string | undefined;
       const data: string[] = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) event = line.slice(7);
         else if (line.startsWith('data: ')) data.push(line.slice(6));
+        else if (line.startsWith('id: ')) id = line.slice(4);
       }
       // Comments (": keep-alive") carry no data.
-      if (data.length) yield { event, data: data.join('\n') };
+      if (data.length) yield id === undefined ? { event, data: data.join('\n') } : { event, data: data.join('\n'), id };
     }
   }
 }

@@ -95,8 +95,9 @@ export class Subscriber {
     this.send(r);
   }
 
+  /** Each line's position is its event id: a client that reconnects with Last-Event-ID resumes after it (tail-route.ts). */
   private send(r: LineRow): void {
-    this.write(`data: ${JSON.stringify(toLine(r))}\n\n`);
+    this.write(`id: ${encodeCursor(positionOf(r))}\ndata: ${JSON.stringify(toLine(r))}\n\n`);
   }
 
   write(text: string): void {

@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../../helpers/agent-process.js';
+import { CLI, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
-import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { docker, removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
-import { logs, scopedUp, type Up } from '../../helpers/up-process.js';
+import { logs, scopedUp, up, type Up } from '../../helpers/up-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -128,6 +128,39 @@ describe('shiplog logs with docker logs habits', () => {
     follower.kill('SIGINT');
     await exited;
     expect(messages(followed)).toEqual(['new']);
+  });
+
+  it('-f across a server restart: reconnects and resumes after the last line printed, nothing lost or twice', async () => {
+    const data = tempDir('shiplog-cli-restart-');
+    cleanups.push(data.cleanup);
+    const sc = testScope();
+    const base = { SHIPLOG_DATA_DIR: data.dir, SHIPLOG_INCLUDE_LABELS: `${sc.label}=${sc.value}` };
+    let server = await up(base);
+    cleanups.push(async () => {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    });
+    const port = new URL(server.url).port;
+    const name = `restart-${sc.value.slice(0, 8)}`;
+    const follower = spawn(process.execPath, [CLI, 'logs', name, '-f', '-n', 'all'], { env: { PATH: process.env.PATH, SHIPLOG_URL: server.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    let notes = '';
+    follower.stdout?.on('data', (d: Buffer) => (followed += d.toString()));
+    follower.stderr?.on('data', (d: Buffer) => (notes += d.toString()));
+    const exited = new Promise((r) => follower.on('close', r));
+    cleanups.push(() => void follower.kill('SIGKILL'));
+    const c = await runContainer({ name, script: 'i=1; while [ $i -le 300 ]; do echo line-$i; i=$((i+1)); sleep 0.05; done', labels: sc.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitFor(() => messages(followed).length >= 40, 30_000, 'the follower to print 40 lines');
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    server = await up({ ...base, SHIPLOG_HTTP_PORT: port });
+    await waitExit(c.id);
+    await waitFor(() => followed.includes('line-300\n'), 60_000, 'the follower to print the last line after the restart');
+    follower.kill('SIGINT');
+    await exited;
+    expect(messages(followed)).toEqual(Array.from({ length: 300 }, (_, i) => `line-${i + 1}`));
+    expect(notes).toContain('reconnect');
   });
 
   it('finds a local shiplog up on SHIPLOG_HTTP_PORT without SHIPLOG_URL', async () => {
