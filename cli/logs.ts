@@ -28,6 +28,8 @@ options:
       --host H           lines from host H only
       --service S        lines of compose/swarm service S only
       --json             one JSON object per line, to stdout
+      --raw              each line's exact bytes, without the name prefix (as docker logs
+                         writes them; also lines that are not valid UTF-8)
   -h, --help             this text
 
 NAME|GLOB: container names, exact or with * and ? (quote globs: 'web*').
@@ -44,6 +46,7 @@ export interface LogsArgs {
   host?: string;
   service?: string;
   json: boolean;
+  raw: boolean;
   timestamps: boolean;
   /** Last N lines, or every matching line. */
   tail: number | 'all';
@@ -51,11 +54,22 @@ export interface LogsArgs {
   help: boolean;
 }
 
+const NL = Buffer.from('\n');
+
 /** Lines per API request (the API's own maximum). */
 const PAGE = 10_000;
 
 const LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const BOOLS: Record<string, 'follow' | 'timestamps' | 'json' | 'help'> = { '-f': 'follow', '--follow': 'follow', '-t': 'timestamps', '--timestamps': 'timestamps', '--json': 'json', '-h': 'help', '--help': 'help' };
+const BOOLS: Record<string, 'follow' | 'timestamps' | 'json' | 'raw' | 'help'> = {
+  '-f': 'follow',
+  '--follow': 'follow',
+  '-t': 'timestamps',
+  '--timestamps': 'timestamps',
+  '--json': 'json',
+  '--raw': 'raw',
+  '-h': 'help',
+  '--help': 'help',
+};
 const VALUES: Record<string, 'tail' | 'since' | 'until' | 'grep' | 'regex' | 'level' | 'stream' | 'host' | 'service'> = {
   '-n': 'tail',
   '--tail': 'tail',
@@ -114,7 +128,7 @@ function tokens(argv: string[]): [string | undefined, string | undefined][] | st
 }
 
 export function parseLogsArgs(argv: string[]): LogsArgs | string {
-  const a: LogsArgs = { containers: [], json: false, timestamps: false, tail: 100, follow: false, help: false };
+  const a: LogsArgs = { containers: [], json: false, raw: false, timestamps: false, tail: 100, follow: false, help: false };
   const toks = tokens(argv);
   if (typeof toks === 'string') return toks;
   for (const [flag, v] of toks) {
@@ -156,6 +170,7 @@ export function parseLogsArgs(argv: string[]): LogsArgs | string {
     }
   }
   if (a.grep !== undefined && a.regex !== undefined) return '--grep and --regex cannot be combined';
+  if (a.json && a.raw) return '--json and --raw cannot be combined';
   if (a.tail === 0 && !a.follow) return '-n 0 prints nothing without -f';
   return a;
 }
@@ -168,6 +183,7 @@ interface Line {
   stream: string;
   level: string;
   message: string;
+  message_base64?: string;
 }
 
 const COLOURS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
@@ -212,6 +228,12 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     printed++;
     if (args.json) {
       out.write(`${JSON.stringify(l)}\n`);
+      return;
+    }
+    if (args.raw) {
+      const bytes = l.message_base64 !== undefined ? Buffer.from(l.message_base64, 'base64') : Buffer.from(l.message);
+      const dest = l.stream === 'stderr' ? errOut : out;
+      dest.write(args.timestamps ? Buffer.concat([Buffer.from(`${l.timestamp} `), bytes, NL]) : Buffer.concat([bytes, NL]));
       return;
     }
     const who = `${l.container_name}@${l.host}`;

@@ -46,6 +46,7 @@ const lineSchema = {
     stream: str,
     level: str,
     message: { type: 'string', description: 'The line without its trailing newline' },
+    message_base64: { type: 'string', description: 'The original bytes, base64, when they are not valid UTF-8 (message then shows U+FFFD)' },
     attributes: { type: 'object', additionalProperties: str },
   },
 };

@@ -10,6 +10,7 @@
  * so a page of ten thousand 1 MiB lines is never built), whichever comes first; at least one
  * line is always returned, and `next` is set whenever more lines match.
  */
+import { isUtf8 } from 'node:buffer';
 import { rfc3339NanoSql } from '../store/schema.js';
 import type { LogStore, QueryParams } from '../store/store.js';
 import { BadParameter, logFilters, timeLimitSql, whereSql, type LogFilters } from './filters.js';
@@ -93,8 +94,14 @@ export function positionOf(r: LineRow): Position {
   return { tsNs: r.ts_ns, containerId: r.container_id, topic: r.k_topic, partition: Number(r.k_part), offset: r.k_off, line: Number(r.k_line) };
 }
 
-/** A stored line as the API returns it. */
+/**
+ * A stored line as the API returns it. `message` is text; a line whose bytes are not valid
+ * UTF-8 (stored exactly, marked log.encoding=binary) shows U+FFFD there and carries its
+ * original bytes in `message_base64`.
+ */
 export function toLine(r: LineRow) {
+  const body = Buffer.from(r.body_hex, 'hex');
+  const binary = !isUtf8(body);
   return {
     timestamp: r.timestamp,
     host: r.host,
@@ -104,7 +111,8 @@ export function toLine(r: LineRow) {
     service: r.service,
     stream: r.stream,
     level: r.level,
-    message: Buffer.from(r.body_hex, 'hex').toString('utf8'),
+    message: body.toString('utf8'),
+    ...(binary ? { message_base64: body.toString('base64') } : {}),
     attributes: r.attributes,
   };
 }

@@ -163,6 +163,24 @@ describe('shiplog logs with docker logs habits', () => {
     expect(notes).toContain('reconnect');
   });
 
+  it('--raw gives back the exact bytes of a line that is not valid UTF-8; the API has them as message_base64', async () => {
+    // The local log driver keeps invalid bytes as they are (json-file would replace them).
+    const c = await runContainer({ name: `raw-${one}`, script: "printf 'ok \\377\\376 end\\n'; printf 'plain\\n'", logDriver: 'local', labels: scope.labels });
+    cleanups.push(() => removeContainers([c.id]));
+    await waitExit(c.id);
+    await waitFor(async () => ((await logs(u, `container=${c.name}`)).body.data?.length ?? 0) === 2, 30_000, 'both lines stored');
+    const bytes = Buffer.from([...Buffer.from('ok '), 0xff, 0xfe, ...Buffer.from(' end')]);
+    const lines = (await logs(u, `container=${c.name}&order=oldest`)).body.data ?? [];
+    expect(lines.map((l) => l.message_base64)).toEqual([bytes.toString('base64'), undefined]);
+    const raw = await new Promise<Buffer>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'logs', c.name, '--raw'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks: Buffer[] = [];
+      p.stdout?.on('data', (d: Buffer) => chunks.push(d));
+      p.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    expect(raw.equals(Buffer.concat([bytes, Buffer.from('\nplain\n')]))).toBe(true);
+  });
+
   it('finds a local shiplog up on SHIPLOG_HTTP_PORT without SHIPLOG_URL', async () => {
     const port = new URL(u.url).port;
     expect(messages((await run(['logs', two], { SHIPLOG_HTTP_PORT: port })).out)).toEqual(['b1']);

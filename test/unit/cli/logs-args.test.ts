@@ -27,6 +27,7 @@ describe('shiplog logs arguments', () => {
     [['--regex', 'time(out|d)'], { regex: 'time(out|d)' }],
     [['--level', 'WARN'], { level: 'warn' }],
     [['--', '-odd'], undefined],
+    [['--raw', '-t'], { raw: true, timestamps: true }],
     [['-h'], { help: true }],
     [['--help'], { help: true }],
   ] as [string[], Partial<LogsArgs> | undefined][])('%j', (argv, want) => {
@@ -48,6 +49,7 @@ describe('shiplog logs arguments', () => {
     [['--since', '2026-02-30'], 'Unix seconds'],
     [['web;rm'], 'not a container name'],
     [['--json=1'], 'takes no value'],
+    [['--json', '--raw'], 'cannot be combined'],
   ])('%j is refused with a message', (argv, msg) => {
     const a = parseLogsArgs(argv);
     expect(typeof a).toBe('string');
