@@ -8,6 +8,7 @@ import type { Env } from '../lib/env-config.js';
 import { Agent } from './agent.js';
 import { loadAgentConfig } from './config.js';
 import { DockerClient } from './docker/client.js';
+import { explainListenError } from '../lib/listen.js';
 import { buildAgentHttp } from './http/server.js';
 import { KafkaTransport } from './ship/kafka-transport.js';
 
@@ -34,7 +35,12 @@ export async function runAgent(env: Env): Promise<number> {
   const agent = new Agent({ config, docker, transport, registry, log });
   // Listen first: /metrics and /healthz answer while the agent waits for Kafka.
   const app = buildAgentHttp({ registry, status: () => agent.status });
-  const address = await app.listen({ host: config.http.address, port: config.http.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.http.address, port: config.http.port });
+  } catch (err) {
+    throw explainListenError(err, config.http.address, config.http.port, 'SHIPLOG_AGENT_PORT', 'SHIPLOG_AGENT_ADDRESS');
+  }
   // For tests and supervisors that start the agent on port 0.
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
   try {

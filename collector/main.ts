@@ -13,6 +13,7 @@ import { build } from './http/app.js';
 import { createCollectorMetrics } from './metrics.js';
 import { CadvisorState, registerCadvisorMetrics } from './metrics/cadvisor.js';
 import { rebuildContainerState } from './metrics/rebuild.js';
+import { explainListenError } from '../lib/listen.js';
 import { openStore } from './store/open-store.js';
 import { StorageError, type LogStore } from './store/store.js';
 
@@ -51,7 +52,12 @@ export async function runCollector(env: Env): Promise<number> {
     log: log.child({ part: 'http' }),
     status: () => ({ consuming: (consumer?.ready() ?? false) && (auxConsumer?.ready() ?? false), storage: consumer?.storageUp === false || !store ? 'down' : 'up', storageKind: cfg.storage.kind }),
   });
-  const address = await app.listen({ host: cfg.http.address, port: cfg.http.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: cfg.http.address, port: cfg.http.port });
+  } catch (err) {
+    throw explainListenError(err, cfg.http.address, cfg.http.port, 'SHIPLOG_HTTP_PORT', 'SHIPLOG_HTTP_ADDRESS');
+  }
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
 
   const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }) });

@@ -31,7 +31,7 @@ export class ShiplogError extends Error {
 export class ConfigError extends ShiplogError {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(ERROR_CODES.CONFIG_INVALID, `invalid configuration:\n  ${problems.join('\n  ')}`);
+    super(ERROR_CODES.CONFIG_INVALID, problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`);
     this.problems = problems;
   }
 }

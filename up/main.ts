@@ -17,6 +17,7 @@ import { rebuildContainerState } from '../collector/metrics/rebuild.js';
 import { openStore } from '../collector/store/open-store.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
+import { checkCanListen, explainListenError } from '../lib/listen.js';
 import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
@@ -71,6 +72,8 @@ export async function runUp(env: Env): Promise<number> {
     }
     throw err;
   }
+  // Before the data dir is opened and migrated: a port in use is said first, in one line.
+  await checkCanListen(colCfg.http.address, colCfg.http.port, 'SHIPLOG_HTTP_PORT', 'SHIPLOG_HTTP_ADDRESS');
   let store;
   try {
     store = await openStore(colCfg, log.child({ part: 'store' }));
@@ -95,7 +98,13 @@ export async function runUp(env: Env): Promise<number> {
       return { consuming: agentRunning && a.docker === 'connected' && a.transport === 'ok', storage: transport.storageUp ? 'up' : 'down', storageKind: colCfg.storage.kind };
     },
   });
-  const address = await app.listen({ host: colCfg.http.address, port: colCfg.http.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: colCfg.http.address, port: colCfg.http.port });
+  } catch (err) {
+    await store.close();
+    throw explainListenError(err, colCfg.http.address, colCfg.http.port, 'SHIPLOG_HTTP_PORT', 'SHIPLOG_HTTP_ADDRESS');
+  }
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
   try {
     await agent.start();

@@ -6,7 +6,10 @@
  * --help, --version and refusal of misspelt settings.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { docker, removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
@@ -188,7 +191,7 @@ describe('shiplog logs with docker logs habits', () => {
 });
 
 describe('the daemons: help, version, settings', () => {
-  it('--help and --version answer; misspelt flags and variables stop start-up naming the setting meant', async () => {
+  it('--help and --version answer; misspelt flags, variables and a port in use stop start-up in one line naming the setting', async () => {
     for (const cmd of ['up', 'agent', 'collector']) {
       const h = await run([cmd, '--help'], {});
       expect(h.code, cmd).toBe(0);
@@ -201,6 +204,16 @@ describe('the daemons: help, version, settings', () => {
     const flag = await run(['up', '--htp-port', '31893'], {});
     expect(flag.code).toBe(2);
     expect(flag.err).toContain('unknown option --htp-port (did you mean --http-port?)');
+    // A port in use: one line naming the setting, before the data dir is touched.
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    cleanups.push(() => void taken.close());
+    const port = (taken.address() as AddressInfo).port;
+    const dir = join(tempDir('shiplog-port-').dir, 'data');
+    const inUse = await run(['up', '--http-port', String(port)], { SHIPLOG_DATA_DIR: dir, DOCKER_HOST: inject('dockerHost') });
+    expect(inUse.code).toBe(2);
+    expect(inUse.err).toBe(`shiplog: invalid configuration: SHIPLOG_HTTP_PORT: 127.0.0.1:${port} is already in use (another shiplog, or another program, listens there); stop it or choose another port, e.g. --http-port ${port + 10}\n`);
+    expect(existsSync(dir)).toBe(false);
     const variable = await run(['up'], { SHIPLOG_HTTP_PROT: '31893' });
     expect(variable.code).toBe(2);
     expect(variable.err).toContain('SHIPLOG_HTTP_PROT is not a shiplog setting (did you mean SHIPLOG_HTTP_PORT?)');
