@@ -47,7 +47,7 @@ export async function runAgent(env: Env): Promise<number> {
     await agent.start();
   } catch (err) {
     if (err instanceof DockerUnreachableError) {
-      log.fatal(`${err.message}. Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere.`);
+      log.fatal(`${err.message}. ${err.advice}.`);
     } else log.fatal({ err: describe(err) }, 'agent failed to start');
     await transport.stop().catch(() => undefined);
     await app.close();

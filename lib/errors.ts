@@ -43,6 +43,15 @@ export class DockerUnreachableError extends ShiplogError {
     super(ERROR_CODES.DOCKER_UNREACHABLE, `cannot reach the Docker engine at ${endpoint}: ${describe(cause)}`, { cause });
     this.endpoint = endpoint;
   }
+
+  /** What to do about it, for the one line a user sees at start-up. */
+  get advice(): string {
+    const code = (this.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'EACCES' || code === 'EPERM')
+      return 'This user may not open the Docker socket: add it to the docker group (sudo usermod -aG docker $USER, then log in again), or in a container run with the socket\'s group (--group-add $(stat -c %g /var/run/docker.sock))';
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return 'Is the Docker engine running? Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) if it listens elsewhere';
+    return 'Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere';
+  }
 }
 
 /** Docker answered with an error status. */

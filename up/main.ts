@@ -67,7 +67,7 @@ export async function runUp(env: Env): Promise<number> {
     await docker.negotiate();
   } catch (err) {
     if (err instanceof DockerUnreachableError) {
-      process.stderr.write(`shiplog up: ${err.message}. Set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:port) to point elsewhere.\n`);
+      process.stderr.write(`shiplog up: ${err.message}. ${err.advice}.\n`);
       return 1;
     }
     throw err;

@@ -1,6 +1,7 @@
 /** Start-up failures of `shiplog agent` are one clear message naming what to change. */
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { chmodSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
 
 function agent(env: Record<string, string>) {
@@ -22,6 +23,25 @@ describe('shiplog agent start-up', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('cannot reach the Docker engine at unix:///nonexistent/docker.sock');
     expect(r.stderr).toContain('Set DOCKER_HOST');
+  });
+
+  // Needs a user who is not in the socket's group: root runs the test as nobody.
+  it.runIf(process.getuid?.() === 0)('a user who may not open the socket is told about the docker group, not DOCKER_HOST', () => {
+    const data = tempDir('shiplog-startup-');
+    chmodSync(data.dir, 0o777);
+    try {
+      const sock = (inject('dockerHost') as string).replace(/^unix:\/\//, '');
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'agent'], {
+        env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${sock}`, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:1', SHIPLOG_DATA_DIR: data.dir, SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toContain('EACCES');
+      expect(r.stdout + r.stderr).toContain('add it to the docker group');
+    } finally {
+      data.cleanup();
+    }
   });
 
   it('stops on invalid settings, naming each one', () => {
