@@ -26,11 +26,18 @@ export interface MultilineSpec {
   continues: MultilineRule;
 }
 
-const JAVA_CONT = /^(?:\s+at\s|\s+\.\.\.\s\d+\s(?:more|common frames omitted)|\s*Caused by:|\s*Suppressed:)/;
+const JAVA_CONT = /^(?:\s+at\s|\s+\.\.\.\s\d+\s(?:more|common frames omitted)|\s*Caused by:|\s*Suppressed:|\s*nested exception is:)/;
+/**
+ * An exception's first line as a logger prints it under its message (logback, log4j:
+ * `log.error("request failed", e)`): a qualified class name ending in Exception, Error or
+ * Throwable, then its message. It belongs to the line above, as in Fluent Bit's and Vector's
+ * java rules. The JVM's own `Exception in thread "main" …` has no line above: it starts a record.
+ */
+const JAVA_HEADER = /^(?:[A-Za-z_$][\w$]*\.)+[\w$]*(?:Exception|Error|Throwable)(?::\s|:?$)/;
 
 const java: MultilineSpec = {
   name: 'java',
-  continues: (t) => JAVA_CONT.test(t),
+  continues: (t, inRecord) => JAVA_CONT.test(t) || (inRecord && JAVA_HEADER.test(t)),
 };
 
 // Python: "Traceback (most recent call last):", indented frames, then the unindented exception

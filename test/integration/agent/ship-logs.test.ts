@@ -58,6 +58,22 @@ interface Expect {
 }
 const expected = new Map<string, Expect>();
 
+/**
+ * A container printing `lines` (printf escapes, e.g. \\t) under shiplog.multiline=java; `entries`
+ * says how many consecutive lines make each shipped entry.
+ */
+function javaSpec(lines: string[], entries: number[]) {
+  const real = lines.map((l) => l.replace(/\\t/g, '\t'));
+  let at = 0;
+  const stdout = entries.map((n) => Buffer.from(real.slice(at, (at += n)).join('\n')));
+  return {
+    script: lines.map((l) => `printf '${l}\\n'`).join('; '),
+    tty: false,
+    labels: { 'shiplog.multiline': 'java' },
+    expect: (name: string): Expect => ({ name, stdout, stderr: [] }),
+  };
+}
+
 beforeAll(async () => {
   agent = await startAgent({
     SHIPLOG_DATA_DIR: data.dir,
@@ -95,31 +111,16 @@ beforeAll(async () => {
       tty: false,
       expect: (name) => ({ name, stdout: [Buffer.from('quick-1')], stderr: [Buffer.from('quick-2')] }),
     },
-    {
-      script: [
-        'echo before',
-        `printf 'Exception in thread "main" java.lang.IllegalStateException: boom\\n'`,
-        `printf '\\tat com.example.App.run(App.java:10)\\n'`,
-        `printf '\\tat com.example.App.main(App.java:5)\\n'`,
-        `printf 'Caused by: java.io.IOException: disk full\\n'`,
-        `printf '\\tat com.example.Io.write(Io.java:3)\\n'`,
-        `printf '\\t... 2 more\\n'`,
-        'echo after',
-      ].join('; '),
-      tty: false,
-      labels: { 'shiplog.multiline': 'java' },
-      expect: (name) => ({
-        name,
-        stdout: [
-          Buffer.from('before'),
-          Buffer.from(
-            'Exception in thread "main" java.lang.IllegalStateException: boom\n\tat com.example.App.run(App.java:10)\n\tat com.example.App.main(App.java:5)\nCaused by: java.io.IOException: disk full\n\tat com.example.Io.write(Io.java:3)\n\t... 2 more',
-          ),
-          Buffer.from('after'),
-        ],
-        stderr: [],
-      }),
-    },
+    // A logger's error line with the exception under it (logback's layout): one entry.
+    javaSpec(
+      ['2026-11-25 10:00:00.123 ERROR [main] c.e.App - request failed', 'java.lang.IllegalStateException: boom', '\\tat com.example.App.run(App.java:10)', 'Caused by: java.io.IOException: disk full', '\\t... 1 more', '2026-11-25 10:00:00.200 INFO  [main] c.e.App - next'],
+      [5, 1],
+    ),
+    // The JVM's own uncaught exception: its trace is one entry between the lines around it.
+    javaSpec(
+      ['before', 'Exception in thread "main" java.lang.IllegalStateException: boom', '\\tat com.example.App.run(App.java:10)', '\\tat com.example.App.main(App.java:5)', 'Caused by: java.io.IOException: disk full', '\\tat com.example.Io.write(Io.java:3)', '\\t... 2 more', 'after'],
+      [1, 6, 1],
+    ),
   ];
   for (const s of specs) {
     const c = await runContainer({ script: s.script, tty: s.tty, logDriver: s.logDriver, labels: { ...scope.labels, ...s.labels } });
@@ -207,7 +208,7 @@ describe('agent ships container logs to Kafka', () => {
     expect(await agent.metric('shiplog_agent_produce_duration_seconds_count')).toBeGreaterThan(0);
     // The one invalid line that Docker stored as it was (local driver).
     expect(await agent.metric('shiplog_agent_invalid_utf8_lines_total')).toBe(1);
-    expect(await agent.metric('shiplog_agent_multiline_lines_merged_total')).toBe(5);
+    expect(await agent.metric('shiplog_agent_multiline_lines_merged_total')).toBe(5 + 4); // the JVM trace's 5 continuation lines, the logback entry's 4
     expect(await agent.metric('shiplog_agent_checkpoint_writes_total')).toBeGreaterThan(0);
   });
 });

@@ -27,6 +27,25 @@ describe('multiline', () => {
     expect(merge(parseMultiline('java'), ['start', ...trace, 'after'])).toEqual(['start', trace.join('\n'), 'after']);
   });
 
+  it('java: a logger line and the exception printed under it are one record (logback, log4j)', () => {
+    const entry = [
+      '2026-11-25 10:00:00.123 ERROR [main] c.e.App - request failed',
+      'java.lang.IllegalStateException: boom',
+      '\tat com.example.App.run(App.java:10)',
+      'Caused by: org.example.DbError: gone',
+      '\tat com.example.Db.q(Db.java:3)',
+      '\t... 9 more',
+    ];
+    const second = ['2026-11-25 10:00:01.000 WARN  [main] c.e.App - retrying', 'com.example.RetryException', '\tat com.example.App.retry(App.java:20)'];
+    expect(merge(parseMultiline('java'), [...entry, ...second, '2026-11-25 10:00:02.000 INFO  [main] c.e.App - ok'])).toEqual([
+      entry.join('\n'),
+      second.join('\n'),
+      '2026-11-25 10:00:02.000 INFO  [main] c.e.App - ok',
+    ]);
+    // Not every line that names a class is an exception.
+    expect(merge(parseMultiline('java'), ['start', 'com.example.Thing started', 'Errors: 0'])).toEqual(['start', 'com.example.Thing started', 'Errors: 0']);
+  });
+
   it('python: a traceback including its exception line is one record', () => {
     const tb = ['Traceback (most recent call last):', '  File "app.py", line 3, in <module>', '    main()', 'ValueError: bad'];
     expect(merge(parseMultiline('python'), ['before', ...tb, 'after'])).toEqual(['before', tb.join('\n'), 'after']);
