@@ -290,6 +290,11 @@ export class Agent {
     }
     this.shipper.setContainer(id, meta.name, encodeHeader(this.deps.config.host, meta));
     this.metas.set(id, meta);
+    if (!meta.running && meta.finishedAt !== '' && !checkpoint && !this.cursors.has(id) && meta.created < this.checkpoints.firstStart) {
+      // It ended before this agent ever saw it (the crash someone installs shiplog for): its
+      // lifecycle event was never seen, so its end is recorded from inspect, with its exit code.
+      this.aux.event({ Action: 'die', Actor: { ID: id, Attributes: { name: meta.name, image: meta.image, exitCode: String(meta.exitCode) } }, timeNano: Date.parse(meta.finishedAt) * 1e6 }, meta);
+    }
     log.info({ container: meta.name, id: id.slice(0, 12), tty: meta.tty, multiline: multiline?.name, resumeFrom: this.cursors.get(id) ?? checkpoint }, 'following container');
     let follow = true;
     while (!this.stopped) {
@@ -366,7 +371,7 @@ export class Agent {
   /** Events of containers never followed: excluded the same way, by the labels in the event. */
   private isExcludedByLabels(e: DockerEvent): boolean {
     const a = e.Actor?.Attributes ?? {};
-    const verdict = this.filter.decide({ id: '', name: a.name ?? '', image: a.image ?? '', imageId: '', labels: a, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', logDriver: '' });
+    const verdict = this.filter.decide({ id: '', name: a.name ?? '', image: a.image ?? '', imageId: '', labels: a, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: '' });
     return !verdict.follow;
   }
 
@@ -377,12 +382,16 @@ export class Agent {
     return cp && (cp.stdout || cp.stderr) ? { stdout: cp.stdout, stderr: cp.stderr } : undefined;
   }
 
-  /** Without a cursor: a container created after the agent's first start is read from its beginning. */
+  /**
+   * Without a cursor: a container created after the agent's first start is read from its
+   * beginning; one that existed then (running or exited) from SHIPLOG_BACKLOG before it.
+   */
   private startFrom(meta: ContainerMeta): string {
-    if (this.deps.config.backlog === 'all') return '0';
+    const backlog = this.deps.config.backlog;
+    if (backlog === 'all') return '0';
     const first = this.checkpoints.firstStart;
     if (meta.created === '' || meta.created >= first) return '0';
-    return String(Math.floor(Date.parse(first) / 1000));
+    return String(Math.max(0, Math.floor((Date.parse(first) - backlog.ms) / 1000)));
   }
 
   private async refreshMeta(id: string): Promise<void> {

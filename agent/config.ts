@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
+import { EnvReader, checkHostPortList, parseDurationMs, type Env } from '../lib/env-config.js';
 import { ZSTD_AVAILABLE } from '../lib/kafka-codecs.js';
 import { parseDockerHost, type DockerEndpoint } from './docker/client.js';
 import type { FilterConfig } from './process/filter.js';
@@ -30,7 +30,8 @@ export interface AgentConfig {
   maxBufferBytes: number;
   multilineFlushMs: number;
   multilineMaxLines: number;
-  backlog: 'none' | 'all';
+  /** Earlier log of containers that exist at the first start: all, or the last `ms` (0: none). */
+  backlog: 'all' | { ms: number };
   statsIntervalMs: number;
   statsConcurrency: number;
   /** SHIPLOG_CONTAINER_TTL: a removed container's metric series go this long after its last line. */
@@ -67,7 +68,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_STATS_INTERVAL', default: '10s', help: 'How often each followed container\'s resource stats are sampled (0 = off).' },
   { name: 'SHIPLOG_STATS_CONCURRENCY', default: '8', help: 'Stats requests to Docker at the same time.' },
   { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'A removed container\'s metric series disappear this long after its last line was shipped (unless a container of the same name is followed).' },
-  { name: 'SHIPLOG_BACKLOG', default: 'none', help: 'Containers already running at the agent\'s first start: none (from now on) or all (their whole log).' },
+  { name: 'SHIPLOG_BACKLOG', default: '1h', help: 'Containers that exist at the agent\'s first start, running or exited: how much of their earlier log is read — a duration (1h: their lines of the last hour), all (their whole log) or none (from now on). Containers created later are always read whole.' },
   { name: 'SHIPLOG_INCLUDE_NAMES', default: '', help: 'Only containers whose name matches one of these globs (comma list).' },
   { name: 'SHIPLOG_EXCLUDE_NAMES', default: '', help: 'Skip containers whose name matches one of these globs.' },
   { name: 'SHIPLOG_INCLUDE_IMAGES', default: '', help: 'Only containers whose image matches one of these globs.' },
@@ -118,7 +119,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
     maxBufferBytes: r.bytes('SHIPLOG_BUFFER_BYTES', 64 * 1024 ** 2, 1024 ** 2, 16 * 1024 ** 3),
     multilineFlushMs: r.durationMs('SHIPLOG_MULTILINE_TIMEOUT', 1000, 10, 600_000),
     multilineMaxLines: r.int('SHIPLOG_MULTILINE_MAX_LINES', 500, 2, 100_000),
-    backlog: r.oneOf('SHIPLOG_BACKLOG', 'none', ['none', 'all'] as const),
+    backlog: backlogSetting(r),
     statsIntervalMs: r.durationMs('SHIPLOG_STATS_INTERVAL', 10_000, 0, 3_600_000),
     statsConcurrency: r.int('SHIPLOG_STATS_CONCURRENCY', 8, 1, 256),
     containerTtlMs: r.durationMs('SHIPLOG_CONTAINER_TTL', 300_000, 1_000, 7 * 86_400_000),
@@ -136,4 +137,17 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
   };
   r.done();
   return cfg;
+}
+
+/** SHIPLOG_BACKLOG: all, none, or a duration before the first start. */
+function backlogSetting(r: EnvReader): 'all' | { ms: number } {
+  const v = r.raw('SHIPLOG_BACKLOG') ?? '1h';
+  if (v === 'all') return 'all';
+  if (v === 'none') return { ms: 0 };
+  const ms = parseDurationMs(v);
+  if (ms === undefined || ms < 0) {
+    r.problems.push(`SHIPLOG_BACKLOG: "${v}" is neither all, none nor a duration (e.g. 1h, 30m, 7d)`);
+    return { ms: 3_600_000 };
+  }
+  return { ms };
 }

@@ -17,6 +17,8 @@ export interface ContainerMeta {
   created: string;
   startedAt: string;
   finishedAt: string;
+  /** The exit code of its last run (only meaningful once it has finished). */
+  exitCode: number;
   logDriver: string;
 }
 
@@ -26,7 +28,7 @@ interface InspectJson {
   Created?: string;
   Image?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; Env?: string[] | null };
-  State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string };
+  State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
   HostConfig?: { LogConfig?: { Type?: string } };
 }
 
@@ -45,6 +47,7 @@ export async function inspectContainer(docker: DockerClient, id: string): Promis
     startedAt: j.State?.StartedAt ?? '',
     // Docker reports a never-stopped container as 0001-01-01T00:00:00Z.
     finishedAt: j.State?.FinishedAt && !j.State.FinishedAt.startsWith('0001-') ? j.State.FinishedAt : '',
+    exitCode: j.State?.ExitCode ?? 0,
     logDriver: j.HostConfig?.LogConfig?.Type ?? '',
   };
 }

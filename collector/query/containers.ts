@@ -75,12 +75,12 @@ export async function listContainers(store: LogStore, db: string, req: Container
        FROM ${db}.${STATS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
     ),
-    store.query<{ host: string; id: string; name: string; image: string; last_ms: string; action: string; exit_code: number; health: string; state_ms: string }>(
+    store.query<{ host: string; id: string; name: string; image: string; last_ms: string; action: string; exit_code: number; dies: number | string; health: string; state_ms: string }>(
       `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, argMax(Image, Timestamp) AS image,
          toString(toUnixTimestamp64Milli(max(Timestamp))) AS last_ms,
          argMaxIf(Action, Timestamp, Action IN (${actions})) AS action,
          toString(toUnixTimestamp64Milli(maxIf(Timestamp, Action IN (${actions})))) AS state_ms,
-         argMaxIf(ExitCode, Timestamp, Action = 'die') AS exit_code,
+         argMaxIf(ExitCode, Timestamp, Action = 'die') AS exit_code, countIf(Action = 'die') AS dies,
          argMaxIf(Health, Timestamp, Action = 'health_status') AS health
        FROM ${db}.${EVENTS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
@@ -123,7 +123,8 @@ export async function listContainers(store: LogStore, db: string, req: Container
     if (r.action) {
       e.state = STATE_AFTER[r.action] ?? 'unknown';
       e.stateMs = Number(r.state_ms);
-      if (r.action === 'die') e.exit_code = Number(r.exit_code);
+      // Its last exit code stays after `docker rm` (removed): often the reason to look.
+      if (Number(r.dies) > 0 && (r.action === 'die' || r.action === 'destroy')) e.exit_code = Number(r.exit_code);
     }
     if (r.health) e.health = r.health;
   }
@@ -131,7 +132,7 @@ export async function listContainers(store: LogStore, db: string, req: Container
   for (const { statsMs, stateMs, ...e } of byKey.values()) {
     // A sample newer than the last lifecycle event means it runs (start may predate the window).
     if (statsMs > stateMs && now - statsMs <= FRESH_SAMPLE_MS && e.state !== 'paused') e.state = 'running';
-    if (e.state !== 'exited') delete e.exit_code;
+    if (e.state !== 'exited' && e.state !== 'removed') delete e.exit_code;
     out.push(e);
   }
   return out.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
