@@ -32,6 +32,8 @@ export interface Line {
   cursor: Cursor;
   /** This is one part of a line longer than the line limit; more parts follow. */
   split: boolean;
+  /** This part continues the previous part of the same line (the query API joins them). */
+  cont?: boolean;
 }
 
 export type LineSink = (line: Line) => void;
@@ -54,6 +56,8 @@ export class LineAssembler {
   private midLine = false;
   /** The last entry's bytes (a reference, not a copy: chunks are never reused). */
   private lastContent: Buffer | undefined;
+  /** The last line handed on was a split part: the next one continues it. */
+  private afterSplit = false;
 
   constructor(
     readonly stream: StreamId,
@@ -149,7 +153,10 @@ export class LineAssembler {
   }
 
   private line(msg: Buffer, split: boolean): Line {
-    return { stream: this.stream, ts: this.firstTs, msg, cursor: { ts: this.curTs, n: this.curN }, split };
+    const line: Line = { stream: this.stream, ts: this.firstTs, msg, cursor: { ts: this.curTs, n: this.curN }, split };
+    if (this.afterSplit) line.cont = true;
+    this.afterSplit = split;
+    return line;
   }
 
   private eolLength(b: Buffer): number {

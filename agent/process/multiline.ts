@@ -139,7 +139,7 @@ export class MultilineMerger {
   }
 
   push(line: Line, now: number, sink: (l: Line) => void): void {
-    if (line.split) {
+    if (line.split || line.cont) {
       // Parts of an over-long line pass through untouched.
       this.flush(sink);
       sink(line);

@@ -39,7 +39,7 @@ export interface LogRecord {
     swarm_task?: string;
     stack?: string;
   };
-  lines: { ts: string; stream: 'stdout' | 'stderr'; msg?: string; msg_b64?: string; split?: true }[];
+  lines: { ts: string; stream: 'stdout' | 'stderr'; msg?: string; msg_b64?: string; split?: true; cont?: true }[];
   cursor: RecordCursor;
 }
 
@@ -72,7 +72,7 @@ export function encodeLine(line: Line, utf8: boolean): string {
   const body = utf8
     ? `"msg":${JSON.stringify(line.msg.toString('utf8'))}`
     : `"msg_b64":"${line.msg.toString('base64')}"`;
-  return line.split ? `${head}${body},"split":true}` : `${head}${body}}`;
+  return `${head}${body}${line.split ? ',"split":true' : ''}${line.cont ? ',"cont":true' : ''}}`;
 }
 
 /** Closes a record: lines joined by commas, then the cursor after its last line. */

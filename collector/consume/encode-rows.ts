@@ -165,6 +165,7 @@ export class RowEncoder {
       }
       const attrs: [string, string][] = [['log.iostream', l.stream]];
       if (l.split) attrs.push(['log.split', 'true']);
+      if (l.cont) attrs.push(['log.continued', 'true']);
       let sev: Severity = UNKNOWN;
       let body: string | undefined = l.msg;
       if (body !== undefined) {

@@ -202,6 +202,8 @@ class TailGroup {
   }
 
   private deliver(r: LineRow): void {
+    // A long line whose last part is not stored yet: the next poll reads it again, whole.
+    if (r.attributes['log.split'] === 'true') return;
     const k = encodeCursor(positionOf(r));
     if (this.sent.has(k)) return;
     const t = Date.parse(r.timestamp);

@@ -139,6 +139,8 @@ export interface BuiltPage {
   sql: string;
   params: QueryParams;
   limit: number;
+  /** Where the parts of split lines are read from (joinParts). */
+  from: { db: string; table: string; queryTimeoutMs: number };
 }
 
 /** The page's SQL: the first `limit + 1` lines after the cursor, cut where the bodies pass the byte budget. */
@@ -164,7 +166,7 @@ export function buildPageQuery(db: string, table: string, req: PageRequest, limi
   WHERE cum - len < {budget:UInt64}
   ORDER BY ${orderBy}
   ${timeLimitSql(limits.queryTimeoutMs)}`;
-  return { sql, params: where.params, limit };
+  return { sql, params: where.params, limit, from: { db, table, queryTimeoutMs: limits.queryTimeoutMs } };
 }
 
 export interface Page {
@@ -173,11 +175,66 @@ export interface Page {
   next?: string;
 }
 
+/**
+ * A page of lines. A line longer than SHIPLOG_MAX_LINE_BYTES was stored as parts (the agent
+ * marks `log.split` on each part that more follow, `log.continued` on each that continues one):
+ * it is answered as one line, at its first part's place, with its parts' bytes joined — in
+ * either order and whichever page its parts fall on (a continuing part alone is never answered).
+ * The cursor still follows the stored rows, so paging neither skips nor repeats.
+ */
 export async function readPage(store: LogStore, built: BuiltPage): Promise<Page> {
   const got = await store.query<LineRow & { candidates: number | string }>(built.sql, built.params);
   const candidates = Number(got[0]?.candidates ?? 0);
-  const rows = got.slice(0, built.limit);
-  const more = candidates > rows.length;
-  const last = rows[rows.length - 1];
+  const stored = got.slice(0, built.limit);
+  const more = candidates > stored.length;
+  const last = stored[stored.length - 1];
+  const rows: LineRow[] = [];
+  for (const r of stored) {
+    if (r.attributes['log.continued'] === 'true') continue;
+    rows.push(r.attributes['log.split'] === 'true' ? await joinParts(store, built.from, r) : r);
+  }
   return { rows, next: more && last ? encodeCursor(positionOf(last)) : undefined };
+}
+
+/** Parts of one line read at most (each up to SHIPLOG_MAX_LINE_BYTES): 64 × 2 MiB. */
+const MAX_PARTS = 64;
+
+/**
+ * The first part of a split line with the parts that continue it: the next rows of its
+ * container and stream. A line whose last part is not stored yet keeps `log.split` (the live
+ * tail waits for it).
+ */
+async function joinParts(store: LogStore, from: BuiltPage['from'], first: LineRow): Promise<LineRow> {
+  const hex = [first.body_hex];
+  let at = first;
+  let ended = false;
+  for (let parts = 1; parts < MAX_PARTS && !ended; ) {
+    const p = positionOf(at);
+    const next = await store.query<LineRow>(
+      `SELECT ${LINE_COLUMNS} FROM ${from.db}.${from.table}
+       WHERE ContainerId = {j_id:String} AND Stream = {j_stream:String}
+         AND (${KEY.slice(0, 1).concat(KEY.slice(2)).join(', ')}) > (fromUnixTimestamp64Nano({j_ts:Int64}), {j_topic:String}, {j_part:UInt32}, {j_off:UInt64}, {j_line:UInt32})
+         AND Timestamp >= fromUnixTimestamp64Nano({j_ts:Int64}) AND TimestampTime >= toDateTime(intDiv({j_ts:Int64}, 1000000000))
+       ORDER BY Timestamp, KafkaTopic, KafkaPartition, KafkaOffset, RecordLine
+       LIMIT {j_n:UInt32} ${timeLimitSql(from.queryTimeoutMs)}`,
+      { j_id: p.containerId, j_stream: first.stream, j_ts: p.tsNs, j_topic: p.topic, j_part: p.partition, j_off: p.offset, j_line: p.line, j_n: 8 },
+    );
+    if (next.length === 0) break;
+    for (const r of next) {
+      // Not a continuation: the chain ended without its last part (the agent restarted mid-line).
+      if (r.attributes['log.continued'] !== 'true') {
+        ended = true;
+        break;
+      }
+      hex.push(r.body_hex);
+      at = r;
+      parts++;
+      if (r.attributes['log.split'] !== 'true' || parts >= MAX_PARTS) {
+        ended = true;
+        break;
+      }
+    }
+  }
+  const { 'log.split': _split, ...attributes } = first.attributes;
+  return { ...first, body_hex: hex.join(''), attributes: ended ? { ...attributes, 'log.parts': String(hex.length) } : first.attributes };
 }

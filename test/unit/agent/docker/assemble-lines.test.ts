@@ -47,9 +47,9 @@ describe('LineAssembler', () => {
   it('ships lines over the limit as parts marked split, losing nothing', () => {
     const piece = 'z'.repeat(DOCKER_PARTIAL_SIZE);
     const lines = run(new LineAssembler(STDOUT, 2 * DOCKER_PARTIAL_SIZE, false), [entry(T(1), piece), entry(T(1), piece), entry(T(1), piece), entry(T(1), 'q\n')]);
-    expect(lines.map((l) => [l.msg.length, l.split])).toEqual([
-      [2 * DOCKER_PARTIAL_SIZE, true],
-      [DOCKER_PARTIAL_SIZE + 1, false],
+    expect(lines.map((l) => [l.msg.length, l.split, l.cont ?? false])).toEqual([
+      [2 * DOCKER_PARTIAL_SIZE, true, false],
+      [DOCKER_PARTIAL_SIZE + 1, false, true],
     ]);
   });
 
@@ -88,8 +88,14 @@ describe('LineAssembler', () => {
     const piece = 'p'.repeat(DOCKER_PARTIAL_SIZE);
     const a = new LineAssembler(STDOUT, DOCKER_PARTIAL_SIZE, false);
     const lines = run(a, [entry(T(1), piece), entry(T(1), piece), entry(T(1), 'end\n')]);
-    expect(lines.map((l) => [l.msg.length, l.split])).toEqual([[DOCKER_PARTIAL_SIZE, true], [DOCKER_PARTIAL_SIZE, true], [3, false]]);
+    expect(lines.map((l) => [l.msg.length, l.split, l.cont ?? false])).toEqual([
+      [DOCKER_PARTIAL_SIZE, true, false],
+      [DOCKER_PARTIAL_SIZE, true, true],
+      [3, false, true],
+    ]);
     expect(a.replays).toBe(0);
+    // The next line is a line of its own.
+    expect(run(a, [entry(T(2), 'next\n')]).map((l) => l.cont ?? false)).toEqual([false]);
   });
 
   it('flushes an unterminated line at the end of the stream', () => {
