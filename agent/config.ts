@@ -38,6 +38,7 @@ export interface AgentConfig {
   containerTtlMs: number;
   filter: FilterConfig;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'text';
   /** SHIPLOG_STOP_TIMEOUT: the longest a clean stop may take. */
   stopTimeoutMs: number;
   /** Test-only fault injection (SHIPLOG_FAULT_KILL_AFTER_ACKS), see Shipper. */
@@ -77,6 +78,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_EXCLUDE_LABELS', default: '', help: 'Skip containers with one of these labels (key or key=value).' },
   { name: 'SHIPLOG_STOP_TIMEOUT', default: '9s', help: 'On SIGTERM/Ctrl-C, the longest a clean stop may take before the process exits anyway (below Docker\'s 10 s); a second signal exits at once. Nothing unstored is lost: it is read again on the next start.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The agent\'s own log level (fatal, error, warn, info, debug, trace).' },
+  { name: 'SHIPLOG_LOG_FORMAT', default: 'auto', help: 'Its own log lines: text (for a person), json (one object a line) or auto (text on a terminal, else json).' },
 ];
 
 export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): AgentConfig {
@@ -132,6 +134,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
       excludeLabels: r.list('SHIPLOG_EXCLUDE_LABELS'),
     },
     logLevel: level,
+    logFormat: r.oneOf('SHIPLOG_LOG_FORMAT', 'auto', ['auto', 'json', 'text'] as const),
     stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterAcks: r.int('SHIPLOG_FAULT_KILL_AFTER_ACKS', 0, 0, 1_000_000),
   };

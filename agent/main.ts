@@ -14,7 +14,7 @@ import { KafkaTransport } from './ship/kafka-transport.js';
 
 export async function runAgent(env: Env): Promise<number> {
   const config = loadAgentConfig(env, { requireKafka: true });
-  const log = createLogger('shiplog-agent', config.logLevel);
+  const log = createLogger('shiplog-agent', config.logLevel, config.logFormat);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_agent_process_');
   const docker = new DockerClient(config.docker);

@@ -19,6 +19,7 @@ export interface CollectorConfig {
   containerLabels: string[];
   dlqMaxMessageBytes: number;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'text';
   /** SHIPLOG_STOP_TIMEOUT: the longest a clean stop may take. */
   stopTimeoutMs: number;
   faultKillAfterInserts: number;
@@ -59,6 +60,7 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_CONTAINER_LABELS', default: 'com.docker.compose.project,com.docker.compose.service', help: 'Container labels exported as container_label_<name> on container metrics (bounded list: each adds a label to every series).' },
   { name: 'SHIPLOG_STOP_TIMEOUT', default: '9s', help: 'On SIGTERM/Ctrl-C, the longest a clean stop may take before the process exits anyway (below Docker\'s 10 s); a second signal exits at once. Nothing unstored is lost: it is read again on the next start.' },
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
+  { name: 'SHIPLOG_LOG_FORMAT', default: 'auto', help: 'Its own log lines: text (for a person), json (one object a line) or auto (text on a terminal, else json).' },
 ];
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
@@ -125,6 +127,7 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
     containerLabels: r.list('SHIPLOG_CONTAINER_LABELS', ['com.docker.compose.project', 'com.docker.compose.service']),
     dlqMaxMessageBytes: 16 * 1024 ** 2,
     logLevel: level,
+    logFormat: r.oneOf('SHIPLOG_LOG_FORMAT', 'auto', ['auto', 'json', 'text'] as const),
     stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterInserts: r.int('SHIPLOG_FAULT_KILL_AFTER_INSERTS', 0, 0, 1_000_000),
     faultUnstorableText: r.string('SHIPLOG_FAULT_UNSTORABLE_TEXT', ''),

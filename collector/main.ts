@@ -19,7 +19,7 @@ import { StorageError, type LogStore } from './store/store.js';
 
 export async function runCollector(env: Env): Promise<number> {
   const cfg = loadCollectorConfig(env);
-  const log = createLogger('shiplog-collector', cfg.logLevel);
+  const log = createLogger('shiplog-collector', cfg.logLevel, cfg.logFormat);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_collector_process_');
   let consumer: LogConsumer | undefined;

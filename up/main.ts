@@ -55,7 +55,7 @@ export async function runUp(env: Env): Promise<number> {
   // second (a full batch still goes at once), see bench/everyday.ts.
   const agentCfg = loadAgentConfig(env, { requireKafka: false });
   const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' }, { httpAddress: '127.0.0.1' });
-  const log = createLogger('shiplog', agentCfg.logLevel);
+  const log = createLogger('shiplog', agentCfg.logLevel, agentCfg.logFormat);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_process_');
   const containers = new CadvisorState(colCfg.containerTtlMs, colCfg.containerLabels);
@@ -120,9 +120,12 @@ export async function runUp(env: Env): Promise<number> {
     return 1;
   }
   const where = colCfg.storage.kind === 'chdb' ? `embedded ClickHouse at ${colCfg.storage.path}` : new URL(colCfg.storage.url).host;
+  const port = new URL(address).port;
+  const next = `shiplog logs -f${port === '9880' ? '' : ` (with SHIPLOG_HTTP_PORT=${port})`}`;
   process.stderr.write(
-    `shiplog up: following the containers of ${agentCfg.docker.display}, storing in ${where}\n` +
-      `  logs     ${address}/api/v1/logs?since=15m\n  metrics  ${address}/metrics\n  health   ${address}/healthz\n`,
+    `shiplog up: ready, following the containers of ${agentCfg.docker.display}, storing in ${where}\n` +
+      `  logs     ${address}/api/v1/logs?since=15m\n  metrics  ${address}/metrics\n  health   ${address}/healthz\n` +
+      `  next     ${next}: every container's lines as they come (Ctrl-C stops)\n`,
   );
   return untilSignal(log, 'storing what is buffered', async () => {
     await app.close();
