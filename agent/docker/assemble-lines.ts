@@ -16,6 +16,11 @@ import { DOCKER_PARTIAL_SIZE, type LogEntry, type StreamId } from './decode-fram
 export interface Cursor {
   ts: string;
   n: number;
+  /**
+   * Of the n-th entry with that timestamp, only the first `b` bytes were shipped: a split part
+   * ends at a UTF-8 character boundary, and the few bytes after it open the next part.
+   */
+  b?: number;
 }
 
 export interface Line {
@@ -46,6 +51,8 @@ export class LineAssembler {
   private curN = 0;
   private skipTs: string | undefined;
   private skipN = 0;
+  /** Bytes of the last entry to skip that were shipped already (Cursor.b). */
+  private skipBytes = 0;
   /** Entries skipped because they were shipped before (resume, or a replay by Docker). */
   skipped = 0;
   /** Times Docker's stream went back in time and was skipped forward, and entries so skipped. */
@@ -69,6 +76,7 @@ export class LineAssembler {
     if (resumeFrom) {
       this.skipTs = resumeFrom.ts;
       this.skipN = resumeFrom.n;
+      this.skipBytes = resumeFrom.b ?? 0;
       this.curTs = resumeFrom.ts;
       this.curN = resumeFrom.n;
     }
@@ -98,31 +106,46 @@ export class LineAssembler {
       this.replaying = true;
       this.replays++;
     }
+    /** Bytes at the start of this entry that were shipped before (resuming inside a split line). */
+    let shipped = 0;
     if (this.skipTs !== undefined) {
       // Resuming (or replayed by Docker): drop what was shipped already.
       if (entry.ts < this.skipTs || (entry.ts === this.skipTs && this.skipN > 0)) {
         if (entry.ts === this.skipTs) this.skipN--;
-        this.skipped++;
-        if (this.replaying) this.replaySkipped++;
-        return;
+        const lastOfSplitPart = entry.ts === this.skipTs && this.skipN === 0 && this.skipBytes > 0;
+        // The cursor is a split part's: what comes next continues that line.
+        if (lastOfSplitPart) this.afterSplit = true;
+        if (lastOfSplitPart && this.skipBytes < entry.content.length) {
+          // Its first bytes were shipped as the end of the part: the rest goes on.
+          shipped = this.skipBytes;
+        } else {
+          this.skipped++;
+          if (this.replaying) this.replaySkipped++;
+          return;
+        }
       }
       this.skipTs = undefined;
+      this.skipBytes = 0;
       this.replaying = false;
     }
-    if (entry.ts === this.curTs) this.curN++;
-    else {
-      this.curTs = entry.ts;
-      this.curN = 1;
+    // A partly shipped entry is counted in the cursor already.
+    if (shipped === 0) {
+      if (entry.ts === this.curTs) this.curN++;
+      else {
+        this.curTs = entry.ts;
+        this.curN = 1;
+      }
     }
 
-    const c = entry.content;
-    const hasNl = c.length > 0 && c[c.length - 1] === 0x0a;
+    const whole = entry.content;
+    const hasNl = whole.length > 0 && whole[whole.length - 1] === 0x0a;
     // Docker cuts long lines into pieces of exactly DOCKER_PARTIAL_SIZE bytes; a shorter piece
     // without newline is the last one (the `local` driver drops the last piece's newline) or
     // the unterminated end of the output.
-    const complete = hasNl || c.length < DOCKER_PARTIAL_SIZE;
+    const complete = hasNl || whole.length < DOCKER_PARTIAL_SIZE;
+    const c = shipped ? whole.subarray(shipped) : whole;
     this.midLine = !complete;
-    this.lastContent = c;
+    this.lastContent = whole;
     if (this.pieces.length === 0) this.firstTs = entry.ts;
     if (complete && this.pieces.length === 0) {
       // Common case: a whole line in one entry, handed on without a copy.
@@ -138,9 +161,22 @@ export class LineAssembler {
       sink(this.line(joined.subarray(0, joined.length - (hasNl ? this.eolLength(joined) : 0)), false));
     } else if (this.size >= this.maxLineBytes) {
       // Longer than the limit: ship what we have as one part; the rest follows as more parts.
+      // The part ends at a character boundary: the bytes of a character Docker's piece cut in
+      // two open the next part (the cursor says how much of this entry was shipped).
       const joined = Buffer.concat(this.pieces, this.size);
+      let keep = Math.min(incompleteUtf8Tail(joined), c.length);
+      // The cursor must name at least one shipped byte of this entry.
+      if (shipped + c.length - keep < 1) keep = 0;
       this.reset();
-      sink(this.line(joined, true));
+      const part = this.line(keep ? joined.subarray(0, joined.length - keep) : joined, true);
+      // Resuming from a part's cursor knows it is inside a line, and where in this entry.
+      part.cursor.b = shipped + c.length - keep;
+      if (keep) {
+        this.pieces = [Buffer.from(joined.subarray(joined.length - keep))];
+        this.size = keep;
+        this.firstTs = entry.ts;
+      }
+      sink(part);
     }
   }
 
@@ -168,4 +204,15 @@ export class LineAssembler {
     this.pieces = [];
     this.size = 0;
   }
+}
+
+/** How many bytes at the end of b are the start of a UTF-8 character whose rest is missing (0-3). */
+export function incompleteUtf8Tail(b: Buffer): number {
+  for (let back = 1; back <= Math.min(4, b.length); back++) {
+    const byte = b[b.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = byte >= 0xf8 ? 0 : byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 0;
+    return need > back ? back : 0;
+  }
+  return 0;
 }

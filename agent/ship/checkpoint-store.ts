@@ -216,5 +216,7 @@ function fresh(target: string): CheckpointFile {
 export function after(a: Cursor, b: Cursor | undefined): boolean {
   if (!b) return true;
   if (a.ts !== b.ts) return a.ts > b.ts;
-  return a.n > b.n;
+  if (a.n !== b.n) return a.n > b.n;
+  // The same entry: partly shipped (b bytes) is before wholly shipped.
+  return (a.b ?? Infinity) > (b.b ?? Infinity);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LineAssembler, type Line } from '../../../../agent/docker/assemble-lines.js';
+import { isUtf8 } from 'node:buffer';
+import { LineAssembler, incompleteUtf8Tail, type Line } from '../../../../agent/docker/assemble-lines.js';
 import { DOCKER_PARTIAL_SIZE, STDOUT, type LogEntry } from '../../../../agent/docker/decode-frames.js';
 
 const T = (n: number) => `2026-11-23T16:00:00.${String(n).padStart(9, '0')}Z`;
@@ -60,7 +61,8 @@ describe('LineAssembler', () => {
     const a = new LineAssembler(STDOUT, DOCKER_PARTIAL_SIZE, false, { ts: T(2), n: 1 });
     const lines = run(a, all);
     expect(lines.map((l) => l.msg.toString())).toEqual([piece, 'd', 'e']);
-    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 2 });
+    // A split part's cursor says how much of its last entry it holds (here all of it).
+    expect(lines[0]?.cursor).toEqual({ ts: T(2), n: 2, b: DOCKER_PARTIAL_SIZE });
     expect(a.skipped).toBe(2);
   });
 
@@ -102,5 +104,38 @@ describe('LineAssembler', () => {
     const piece = 'w'.repeat(DOCKER_PARTIAL_SIZE);
     const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece)], true);
     expect(lines.map((l) => l.msg.length)).toEqual([DOCKER_PARTIAL_SIZE]);
+  });
+});
+
+describe('split parts end at UTF-8 character boundaries', () => {
+  // 日 is three bytes; Docker's 16 KiB pieces (16384 = 3 × 5461 + 1) cut characters in two.
+  const text = Buffer.from('日'.repeat(40_000));
+  const written = Buffer.concat([text, Buffer.from('\n')]);
+  const pieces: LogEntry[] = [];
+  for (let at = 0; at < written.length; at += DOCKER_PARTIAL_SIZE) pieces.push(entry(T(1 + Math.floor(at / DOCKER_PARTIAL_SIZE)), written.subarray(at, at + DOCKER_PARTIAL_SIZE)));
+
+  it('finds the bytes of a character cut at the end', () => {
+    const b = Buffer.from('a日é😀');
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => incompleteUtf8Tail(b.subarray(0, n)))).toEqual([0, 0, 1, 2, 0, 1, 0, 1, 2, 3, 0]);
+    expect(incompleteUtf8Tail(Buffer.from([0xff, 0xfe]))).toBe(0);
+  });
+
+  it('every part is valid UTF-8, the parts are the line, and a split part says how much of its last entry it holds', () => {
+    const lines = run(new LineAssembler(STDOUT, 2 * DOCKER_PARTIAL_SIZE, false), pieces);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(isUtf8(l.msg)).toBe(true);
+    expect(Buffer.concat(lines.map((l) => l.msg)).equals(text)).toBe(true);
+    expect(lines.filter((l) => l.split).every((l) => l.cursor.b !== undefined)).toBe(true);
+  });
+
+  it('resuming from a split part cursor (Docker sends its entries again) continues byte-exact, marked as continuing', () => {
+    const first = run(new LineAssembler(STDOUT, 2 * DOCKER_PARTIAL_SIZE, false), pieces);
+    expect(first.length).toBeGreaterThan(2);
+    for (let k = 0; k < first.length - 1; k++) {
+      const cursor = (first[k] as Line).cursor;
+      const again = run(new LineAssembler(STDOUT, 2 * DOCKER_PARTIAL_SIZE, false, cursor), pieces);
+      expect(again[0]?.cont, `after part ${k}`).toBe(true);
+      expect(Buffer.concat([...first.slice(0, k + 1), ...again].map((l) => l.msg)).equals(text), `after part ${k}`).toBe(true);
+    }
   });
 });
