@@ -109,3 +109,18 @@ export function describe(err: unknown): string {
   }
   return String(err);
 }
+
+/** Whether err (or its cause) says the disk is full: the engine's NOT_ENOUGH_SPACE or the system's ENOSPC. */
+export function isDiskFull(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return true;
+    if (e instanceof Error && /NOT_ENOUGH_SPACE|ENOSPC|No space left on device/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The one line for a start-up failure: what to do first when the disk under `dir` is full. */
+export function startupFailure(err: unknown, dir: string): string {
+  if (isDiskFull(err)) return `the disk holding SHIPLOG_DATA_DIR (${dir}) is full: free some space there or point SHIPLOG_DATA_DIR elsewhere (${describe(err)})`;
+  return describe(err);
+}

@@ -15,7 +15,7 @@ import { createCollectorMetrics } from '../collector/metrics.js';
 import { CadvisorState, registerCadvisorMetrics } from '../collector/metrics/cadvisor.js';
 import { rebuildContainerState } from '../collector/metrics/rebuild.js';
 import { openStore } from '../collector/store/open-store.js';
-import { DockerUnreachableError, describe } from '../lib/errors.js';
+import { DockerUnreachableError, describe, startupFailure } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
 import { checkCanListen, explainListenError } from '../lib/listen.js';
 import { untilSignal } from '../lib/shutdown.js';
@@ -78,7 +78,7 @@ export async function runUp(env: Env): Promise<number> {
   try {
     store = await openStore(colCfg, log.child({ part: 'store' }));
   } catch (err) {
-    process.stderr.write(`shiplog up: ${describe(err)}\n`);
+    process.stderr.write(`shiplog up: ${startupFailure(err, agentCfg.dataDir)}\n`);
     return 1;
   }
   await rebuildContainerState(store, containers, colCfg.containerTtlMs);
@@ -112,7 +112,7 @@ export async function runUp(env: Env): Promise<number> {
   } catch (err) {
     // E.g. the data dir is full or unwritable: exit so that a supervisor sees it, rather than serve a pipeline that ingests nothing.
     log.fatal({ err: describe(err) }, 'the agent failed to start');
-    process.stderr.write(`shiplog up: the agent failed to start: ${describe(err)}\n`);
+    process.stderr.write(`shiplog up: the agent failed to start: ${startupFailure(err, agentCfg.dataDir)}\n`);
     await agent.stop(1000).catch(() => undefined);
     await app.close();
     await store.close();

@@ -1,5 +1,6 @@
 /** Embedded backend: ClickHouse in this process (npm chdb), data under SHIPLOG_DATA_DIR. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Session } from 'chdb';
 import { describe } from '../../lib/errors.js';
 import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParams } from './store.js';
@@ -7,10 +8,13 @@ import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParam
 export class ChdbStore implements LogStore {
   readonly kind = 'chdb' as const;
   private readonly session: Session;
+  /** Metadata files found empty and removed at open (see removeEmptyMetadata), for the log. */
+  readonly unfinishedMetadata: string[];
 
   /** connectionArgs: engine server settings in `clickhouse local` form, e.g. `--max_server_memory_usage=2000000000`. */
   constructor(readonly path: string, readonly database = 'shiplog', connectionArgs: string[] = []) {
     mkdirSync(path, { recursive: true });
+    this.unfinishedMetadata = removeEmptyMetadata(path);
     try {
       this.session = new Session(path, connectionArgs.length ? { connectionArgs } : undefined);
     } catch (err) {
@@ -68,4 +72,40 @@ export class ChdbStore implements LogStore {
   async close(): Promise<void> {
     this.session.close();
   }
+}
+
+/**
+ * A database or table whose creation the disk filled up during leaves its metadata file empty
+ * (seen: a first start on a full disk), and the engine then refuses to open the directory at
+ * all, even once space is free. An empty definition defines nothing: such files are removed so
+ * the engine opens and the migrations create what is missing. Returns the files removed.
+ */
+function removeEmptyMetadata(path: string): string[] {
+  const removed: string[] = [];
+  const sqlFiles = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).filter((f) => f.endsWith('.sql')).map((f) => join(dir, f));
+    } catch {
+      return [];
+    }
+  };
+  const subdirs = (dir: string): string[] => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+    } catch {
+      return [];
+    }
+  };
+  const candidates = [...sqlFiles(join(path, 'metadata')), ...subdirs(join(path, 'store')).flatMap(subdirs).flatMap(sqlFiles)];
+  for (const f of candidates) {
+    try {
+      if (statSync(f).size === 0) {
+        unlinkSync(f);
+        removed.push(f);
+      }
+    } catch {
+      // Gone already, or unreadable: the engine will say so.
+    }
+  }
+  return removed;
 }

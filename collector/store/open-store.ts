@@ -14,6 +14,7 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
       ? new ChdbStore(s.path, s.database)
       : new ClickHouseStore({ url: s.url, username: s.username, password: s.password, database: s.database, requestTimeoutMs: 60_000 });
   const o = { database: s.database, retentionDays: cfg.retentionDays, cluster: s.kind === 'clickhouse' ? s.cluster : undefined, replicated: s.kind === 'clickhouse' && !!s.cluster };
+  if (store instanceof ChdbStore && store.unfinishedMetadata.length) log.warn({ files: store.unfinishedMetadata }, 'removed empty table definitions left by an earlier start that ran out of disk; creating them again');
   await migrate(store, o, log);
   if (s.kind === 'chdb') {
     for (const t of [...retainedTables(o), DEAD_LETTERS_TABLE]) {
