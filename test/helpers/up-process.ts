@@ -46,3 +46,28 @@ export async function scopedUp(cleanups: (() => Promise<void> | void)[], prefix:
   });
   return { u, scope };
 }
+
+/**
+ * `shiplog up` through Kafka (SHIPLOG_KAFKA_BROKERS: agent and collector in one process) on a
+ * fresh data dir, topics under `prefix`, following only containers with the scope's label.
+ */
+export async function kafkaUp(cleanups: (() => Promise<void> | void)[], scope: ReturnType<typeof testScope>, prefix: string): Promise<Up> {
+  const data = tempDir('shiplog-up-kafka-');
+  cleanups.push(data.cleanup);
+  const u = await up({
+    SHIPLOG_DATA_DIR: data.dir,
+    SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`,
+    SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
+    SHIPLOG_KAFKA_TOPIC_PREFIX: prefix,
+    SHIPLOG_COLLECTOR_GROUP: `g-${prefix}`,
+    SHIPLOG_COLLECTOR_BATCH_WAIT: '100ms',
+    SHIPLOG_AGENT_PORT: '0',
+    SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
+    KAFKAJS_NO_PARTITIONER_WARNING: '1',
+  });
+  cleanups.push(async () => {
+    u.proc.kill('SIGTERM');
+    await u.exited;
+  });
+  return u;
+}

@@ -5,13 +5,13 @@
  * 16 KiB pieces cut characters; the agent ends each part at a character boundary all the same.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CLI, tempDir } from '../../helpers/agent-process.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 import { createTopics } from '../../helpers/topics.js';
-import { logs, scopedUp, up, type Up } from '../../helpers/up-process.js';
+import { kafkaUp, logs, scopedUp, type Up } from '../../helpers/up-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -78,23 +78,7 @@ describe('long lines', () => {
     const prefix = `long-${scope.value.slice(0, 8)}`;
     // Created with the broker's defaults, as a cluster's admin might: the agent fits its parts to them.
     await createTopics(prefix);
-    const data = tempDir('shiplog-long-kafka-');
-    cleanups.push(data.cleanup);
-    const u = await up({
-      SHIPLOG_DATA_DIR: data.dir,
-      SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`,
-      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
-      SHIPLOG_KAFKA_TOPIC_PREFIX: prefix,
-      SHIPLOG_COLLECTOR_GROUP: `g-${prefix}`,
-      SHIPLOG_COLLECTOR_BATCH_WAIT: '100ms',
-      SHIPLOG_AGENT_PORT: '0',
-      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-    });
-    cleanups.push(async () => {
-      u.proc.kill('SIGTERM');
-      await u.exited;
-    });
+    const u = await kafkaUp(cleanups, scope, prefix);
     const c = await runContainer({
       script: "yes '日' | head -n 1000000 | tr -d '\\n'; echo; head -c 1048576 /dev/zero | tr '\\0' m; echo; echo after",
       logDriver: 'local',

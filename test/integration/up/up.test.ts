@@ -3,11 +3,11 @@
  * come back from GET /api/v1/logs with the contract's fields; SIGKILL mid-stream and a
  * restart leave stored lines equal to emitted lines; bad parameters get a 400.
  */
-import { afterAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readSse } from '../../../lib/sse.js';
 import { spawn } from 'node:child_process';
 import { CLI, tempDir } from '../../helpers/agent-process.js';
-import { logs, scopedUp, up } from '../../helpers/up-process.js';
+import { kafkaUp, logs, scopedUp, up } from '../../helpers/up-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
@@ -103,25 +103,8 @@ describe('shiplog up', () => {
   });
 
   it('with SHIPLOG_KAFKA_BROKERS, ships through Kafka and serves the same API', async () => {
-    const data = tempDir('shiplog-up-');
-    cleanups.push(data.cleanup);
     const scope = testScope();
-    const prefix = `up-${scope.value.slice(0, 8)}`;
-    const u = await up({
-      SHIPLOG_DATA_DIR: data.dir,
-      SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`,
-      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
-      SHIPLOG_KAFKA_TOPIC_PREFIX: prefix,
-      SHIPLOG_COLLECTOR_GROUP: `g-${prefix}`,
-      SHIPLOG_COLLECTOR_BATCH_WAIT: '100ms',
-      SHIPLOG_AGENT_PORT: '0',
-      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-    });
-    cleanups.push(async () => {
-      u.proc.kill('SIGTERM');
-      await u.exited;
-    });
+    const u = await kafkaUp(cleanups, scope, `up-${scope.value.slice(0, 8)}`);
     expect(u.output()).toContain('shiplog up: through Kafka at');
     const c = await runContainer({ script: "seq 1 500 | sed 's/^/kafka-up-/'", labels: scope.labels });
     cleanups.push(() => removeContainers([c.id]));
