@@ -10,7 +10,8 @@
  *   - everyday-agent: the agent shipping to Kafka from 100 containers × 10 lines/s, three
  *     windows of BENCH_AGENT_WINDOW_S (default 60) after a 20 s warm-up: agent cores, cores per
  *     1 k lines/s, RSS; dockerd's CPU serving the same streams in the same windows is the reference.
- *     The agent runs with the agent image's NODE_OPTIONS (BENCH_AGENT_NODE_OPTIONS overrides).
+ *     The agent runs with the agent image's NODE_OPTIONS (BENCH_AGENT_NODE_OPTIONS overrides;
+ *     BENCH_AGENT_NODE_ARGS adds node flags such as --cpu-prof).
  * Usage: node dist/bench/everyday.js [everyday-up] [everyday-agent]
  */
 import { execFileSync } from 'node:child_process';
@@ -175,7 +176,8 @@ async function everydayAgent(env: BenchEnv): Promise<void> {
     SHIPLOG_DATA_DIR: env.tmp('bench-agent-'),
     SHIPLOG_KAFKA_TOPIC_PREFIX: label,
     SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}`,
-  });
+    // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
+  }, (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const pid = agent.proc.pid as number;
   const dpid = dockerdPid(env.dockerHost);
   const ids: string[] = [];

@@ -75,8 +75,9 @@ export interface ShiplogProc {
   stop(): Promise<void>;
 }
 
-export async function startShiplog(cmd: 'agent' | 'collector' | 'up', env: Record<string, string>): Promise<ShiplogProc> {
-  const proc = spawn(process.execPath, [join(root, 'dist/cli/shiplog.js'), cmd], {
+/** nodeArgs: flags for node itself, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
+export async function startShiplog(cmd: 'agent' | 'collector' | 'up', env: Record<string, string>, nodeArgs: string[] = []): Promise<ShiplogProc> {
+  const proc = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), cmd], {
     env: {
       PATH: process.env.PATH,
       SHIPLOG_PRINT_ADDRESS: '1',
