@@ -89,7 +89,8 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
   // Parts come and go while du walks the dir (it warns about them; the sum is still right).
   const dataDirBytes = () => Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
   await preload(dataDir, preloadRows);
-  const up = await startShiplog('up', { DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` });
+  // BENCH_UP_NODE_OPTIONS: node options for shiplog up (e.g. --max-semi-space-size=2).
+  const up = await startShiplog('up', { NODE_OPTIONS: process.env.BENCH_UP_NODE_OPTIONS ?? '', DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` });
   const pid = up.proc.pid as number;
   const dpid = dockerdPid(env.dockerHost);
   const names: string[] = [];

@@ -1,6 +1,7 @@
 /** Test containers through the docker CLI (the tests create containers; the agent only reads). */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 
@@ -9,6 +10,20 @@ export const TEST_IMAGE = process.env.SHIPLOG_TEST_IMAGE ?? 'shiplog-test/busybo
 
 export function dockerEnv(): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_HOST: inject('dockerHost') };
+}
+
+/** A GET of the Docker Engine API on the test dockerd's socket, as JSON (for what the CLI does not show). */
+export function dockerApi<T>(path: string): Promise<T> {
+  const socketPath = inject('dockerHost').replace(/^unix:\/\//, '');
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ socketPath, path, headers: { host: 'docker' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+  });
 }
 
 export async function docker(args: string[], input?: string): Promise<string> {
