@@ -12,4 +12,17 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The folders form a DAG (README, "How the code is laid out"): lib/ imports none of them;
+  // agent/ and collector/ never import each other; up/ and cli/ compose them.
+  ...[
+    ['lib/**/*.ts', ['agent', 'collector', 'up', 'cli', 'dashboards', 'bench']],
+    ['agent/**/*.ts', ['collector', 'up', 'cli', 'dashboards', 'bench']],
+    ['collector/**/*.ts', ['agent', 'up', 'cli', 'dashboards', 'bench']],
+    ['up/**/*.ts', ['cli', 'dashboards', 'bench']],
+  ].map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: banned.map((dir) => ({ group: [`**/${dir}/**`, `../${dir}/*`], message: `${files.split('/')[0]}/ may not import ${dir}/: see "How the code is laid out" in README.md` })) }],
+    },
+  })),
 );

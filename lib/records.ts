@@ -1,9 +1,49 @@
 /**
- * The stats and event records as they travel through Kafka (`<prefix>.stats`,
+ * The records as they travel through Kafka (`<prefix>.logs`, `<prefix>.stats`,
  * `<prefix>.events`): one type for the agent that writes them and the collector that reads
  * them. The JSON Schemas in schema/ are the contract for other producers; these types follow
- * them (fields a foreign producer may leave out are optional).
+ * them (fields a foreign producer may leave out are optional). The log record's encoder is
+ * agent/ship/record.ts.
  */
+
+export const RECORD_VERSION = 1;
+
+/**
+ * Where a stream stands after a record: the Docker timestamp of the last entry consumed and how
+ * many entries with exactly that timestamp were consumed; `b` when only the first b bytes of
+ * the last one were (a split part ending at a character boundary).
+ */
+export interface Cursor {
+  ts: string;
+  n: number;
+  b?: number;
+}
+
+export interface RecordCursor {
+  stdout?: Cursor;
+  stderr?: Cursor;
+}
+
+/** A log record: one container's consecutive lines. */
+export interface LogRecord {
+  v: number;
+  type: 'logs';
+  host: string;
+  container: {
+    id: string;
+    name: string;
+    image: string;
+    image_id?: string;
+    labels: Record<string, string>;
+    compose_project?: string;
+    compose_service?: string;
+    swarm_service?: string;
+    swarm_task?: string;
+    stack?: string;
+  };
+  lines: { ts: string; stream: 'stdout' | 'stderr'; msg?: string; msg_b64?: string; split?: true; cont?: true }[];
+  cursor: RecordCursor;
+}
 
 /** Container metadata carried by every record. */
 export interface RecordContainer {

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig } from '../agent/config.js';
 import { DockerClient } from '../agent/docker/client.js';
-import { INPROC_TOPIC, StoreTransport } from '../agent/ship/store-transport.js';
+import { INPROC_TOPIC, StoreTransport } from './store-transport.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { build } from '../collector/http/app.js';
 import { createCollectorMetrics } from '../collector/metrics.js';

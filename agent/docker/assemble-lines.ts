@@ -11,17 +11,11 @@
  * price is that a wall clock stepped backwards on the host would hide lines until it caught
  * up, which the skip counter makes visible.
  */
+import type { Cursor } from '../../lib/records.js';
 import { DOCKER_PARTIAL_SIZE, type LogEntry, type StreamId } from './decode-frames.js';
 
-export interface Cursor {
-  ts: string;
-  n: number;
-  /**
-   * Of the n-th entry with that timestamp, only the first `b` bytes were shipped: a split part
-   * ends at a UTF-8 character boundary, and the few bytes after it open the next part.
-   */
-  b?: number;
-}
+/** The stream's position (lib/records.ts): `b` when a split part ended inside its last entry. */
+export type { Cursor };
 
 export interface Line {
   stream: StreamId;

@@ -10,38 +10,14 @@
  * (base64 of the exact bytes) when they are not, so every line arrives byte-identical.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Cursor, Line } from '../docker/assemble-lines.js';
+import { RECORD_VERSION, type RecordCursor } from '../../lib/records.js';
+import type { Line } from '../docker/assemble-lines.js';
 import type { ContainerMeta } from '../docker/containers.js';
 import { orchestration } from '../docker/containers.js';
 import { STDERR } from '../docker/decode-frames.js';
 
-export const RECORD_VERSION = 1;
-
-export interface RecordCursor {
-  stdout?: Cursor;
-  stderr?: Cursor;
-}
-
-/** Decoded form, as consumers and tests see it. */
-export interface LogRecord {
-  v: number;
-  type: 'logs';
-  host: string;
-  container: {
-    id: string;
-    name: string;
-    image: string;
-    image_id?: string;
-    labels: Record<string, string>;
-    compose_project?: string;
-    compose_service?: string;
-    swarm_service?: string;
-    swarm_task?: string;
-    stack?: string;
-  };
-  lines: { ts: string; stream: 'stdout' | 'stderr'; msg?: string; msg_b64?: string; split?: true; cont?: true }[];
-  cursor: RecordCursor;
-}
+export type { LogRecord, RecordCursor } from '../../lib/records.js';
+export { RECORD_VERSION };
 
 /** The JSON text of a record's header, made once per container (and again on rename). */
 export function encodeHeader(host: string, c: ContainerMeta): string {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { LogRecord } from '../../agent/ship/record.js';
+import type { LogRecord } from '../../lib/records.js';
 import { packageRoot } from '../../lib/package-root.js';
 
 export type RejectReason = 'oversized' | 'not_json' | 'schema' | 'empty';

@@ -3,7 +3,7 @@
  * schema.ts LOG_INSERT_COLUMNS order). TSV carries any bytes: only backslash, tab, newline,
  * carriage return and NUL are escaped, so a line's bytes are stored exactly.
  */
-import type { LogRecord } from '../../agent/ship/record.js';
+import type { LogRecord } from '../../lib/records.js';
 import { JSON_LEVEL_FIELDS, UNKNOWN, levelFromText, levelFromValue, type Severity } from './severity.js';
 
 export type ParseMode = 'auto' | 'json' | 'logfmt' | 'none';

@@ -5,7 +5,7 @@
  * line, and every other line is stored. A part's deduplication token names its first and last
  * row, so a retried part is stored once.
  */
-import type { LogRecord } from '../../agent/ship/record.js';
+import type { LogRecord } from '../../lib/records.js';
 import { insertIsolating } from '../store/insert-isolating.js';
 import { RowEncoder, type KafkaCoords } from './encode-rows.js';
 

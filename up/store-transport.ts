@@ -5,20 +5,20 @@
  * and the checkpoint write, start-up reads back from the store how far each container's
  * streams are stored.
  */
-import type { Logger } from '../../lib/logger.js';
-import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../../collector/consume/aux-rows.js';
-import { RowEncoder } from '../../collector/consume/encode-rows.js';
-import { storeLogRows, type BatchRecord } from '../../collector/consume/store-log-rows.js';
-import type { CadvisorState } from '../../collector/metrics/cadvisor.js';
-import type { CollectorMetrics } from '../../collector/metrics.js';
-import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../../collector/store/schema.js';
-import { storeDeadLetters, type DeadLetter } from '../../collector/store/dead-letters.js';
-import { insertIsolating } from '../../collector/store/insert-isolating.js';
+import type { Logger } from '../lib/logger.js';
+import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../collector/consume/aux-rows.js';
+import { RowEncoder } from '../collector/consume/encode-rows.js';
+import { storeLogRows, type BatchRecord } from '../collector/consume/store-log-rows.js';
+import type { CadvisorState } from '../collector/metrics/cadvisor.js';
+import type { CollectorMetrics } from '../collector/metrics.js';
+import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../collector/store/schema.js';
+import { storeDeadLetters, type DeadLetter } from '../collector/store/dead-letters.js';
+import { insertIsolating } from '../collector/store/insert-isolating.js';
 import { existsSync } from 'node:fs';
-import { isDataRefusal, StorageError, type LogStore } from '../../collector/store/store.js';
-import { describe } from '../../lib/errors.js';
-import type { LogRecord, RecordCursor } from './record.js';
-import type { OutRecord, SendResult, Transport } from './transport.js';
+import { isDataRefusal, StorageError, type LogStore } from '../collector/store/store.js';
+import { describe } from '../lib/errors.js';
+import type { LogRecord, RecordCursor } from '../lib/records.js';
+import type { OutRecord, SendResult, Transport } from '../agent/ship/transport.js';
 
 export const INPROC_TOPIC = 'inproc';
 
