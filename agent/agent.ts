@@ -290,9 +290,10 @@ export class Agent {
     }
     this.shipper.setContainer(id, meta.name, encodeHeader(this.deps.config.host, meta));
     this.metas.set(id, meta);
-    if (!meta.running && meta.finishedAt !== '' && !checkpoint && !this.cursors.has(id) && meta.created < this.checkpoints.firstStart) {
-      // It ended before this agent ever saw it (the crash someone installs shiplog for): its
-      // lifecycle event was never seen, so its end is recorded from inspect, with its exit code.
+    if (!meta.running && meta.finishedAt !== '' && !this.cursors.has(id)) {
+      // It ended while no agent was watching (before the first start — the crash someone
+      // installs shiplog for — or while this one was stopped): its die event was never seen, so
+      // its end is recorded from inspect, with its exit code. (Drained containers returned above.)
       this.aux.event({ Action: 'die', Actor: { ID: id, Attributes: { name: meta.name, image: meta.image, exitCode: String(meta.exitCode) } }, timeNano: Date.parse(meta.finishedAt) * 1e6 }, meta);
     }
     log.info({ container: meta.name, id: id.slice(0, 12), tty: meta.tty, multiline: multiline?.name, resumeFrom: this.cursors.get(id) ?? checkpoint }, 'following container');
