@@ -198,6 +198,12 @@ export async function readPage(store: LogStore, built: BuiltPage): Promise<Page>
 
 /** Parts of one line read at most (each up to SHIPLOG_MAX_LINE_BYTES): 64 × 2 MiB. */
 const MAX_PARTS = 64;
+/**
+ * A part follows the one before within this many seconds (Docker stamps the pieces of one
+ * line as it reads them): the bound, with the sort key's service and name, keeps the lookup to
+ * a few granules instead of everything stored after the line.
+ */
+const PARTS_WITHIN_S = 3600;
 
 /**
  * The first part of a split line with the parts that continue it: the next rows of its
@@ -212,12 +218,13 @@ async function joinParts(store: LogStore, from: BuiltPage['from'], first: LineRo
     const p = positionOf(at);
     const next = await store.query<LineRow>(
       `SELECT ${LINE_COLUMNS} FROM ${from.db}.${from.table}
-       WHERE ContainerId = {j_id:String} AND Stream = {j_stream:String}
+       WHERE ServiceName = {j_svc:String} AND ContainerName = {j_name:String} AND ContainerId = {j_id:String} AND Stream = {j_stream:String}
          AND (${KEY.slice(0, 1).concat(KEY.slice(2)).join(', ')}) > (fromUnixTimestamp64Nano({j_ts:Int64}), {j_topic:String}, {j_part:UInt32}, {j_off:UInt64}, {j_line:UInt32})
-         AND Timestamp >= fromUnixTimestamp64Nano({j_ts:Int64}) AND TimestampTime >= toDateTime(intDiv({j_ts:Int64}, 1000000000))
+         AND Timestamp >= fromUnixTimestamp64Nano({j_ts:Int64})
+         AND TimestampTime BETWEEN toDateTime(intDiv({j_ts:Int64}, 1000000000)) AND toDateTime(intDiv({j_ts:Int64}, 1000000000)) + ${PARTS_WITHIN_S}
        ORDER BY Timestamp, KafkaTopic, KafkaPartition, KafkaOffset, RecordLine
        LIMIT {j_n:UInt32} ${timeLimitSql(from.queryTimeoutMs)}`,
-      { j_id: p.containerId, j_stream: first.stream, j_ts: p.tsNs, j_topic: p.topic, j_part: p.partition, j_off: p.offset, j_line: p.line, j_n: 8 },
+      { j_svc: first.service, j_name: first.container_name, j_id: p.containerId, j_stream: first.stream, j_ts: p.tsNs, j_topic: p.topic, j_part: p.partition, j_off: p.offset, j_line: p.line, j_n: 8 },
     );
     if (next.length === 0) break;
     for (const r of next) {
