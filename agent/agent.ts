@@ -180,10 +180,10 @@ export class Agent {
         this.eventsConnected = true;
         await this.resync();
         backoff = 500;
-        await this.events.done;
+        const broke = await this.events.done;
         this.eventsConnected = false;
         if (this.stopped) break;
-        log.warn('Docker event stream ended; reconnecting');
+        log.warn(broke ? { err: describe(broke) } : {}, 'Docker event stream ended; reconnecting');
       } catch (err) {
         this.eventsConnected = false;
         this.metrics.dockerErrors.inc({ op: 'events' });

@@ -16,7 +16,8 @@ export interface DockerEvent {
 }
 
 export interface EventStream {
-  done: Promise<void>;
+  /** Settles when the stream ends: with the error that broke it, if one did. */
+  done: Promise<Error | undefined>;
   close(): void;
 }
 
@@ -32,7 +33,7 @@ export async function watchEvents(
     filters: JSON.stringify({ type: ['container'] }),
   });
   let rest = '';
-  const done = new Promise<void>((resolve) => {
+  const done = new Promise<Error | undefined>((resolve) => {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       rest += chunk;
@@ -51,9 +52,9 @@ export async function watchEvents(
         onEvent(e);
       }
     });
-    res.on('end', resolve);
-    res.on('close', resolve);
-    res.on('error', () => resolve());
+    res.on('end', () => resolve(undefined));
+    res.on('error', (err) => resolve(err));
+    res.on('close', () => resolve(undefined));
   });
   return { done, close: () => res.destroy() };
 }
