@@ -54,6 +54,9 @@ export function registerTailRoute(app: FastifyInstance, store: LogStore, db: str
     // Joined before the backlog is read, so nothing stored in between is missed.
     const sub = hub.subscribe(filters, res);
     req.raw.on('close', () => sub.end('closed'));
+    /** The lines stored with a time in [fromMs, toMs): those the client has, or must not get as new. */
+    const storedBetween = async (fromMs: number, toMs: number) =>
+      (await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...filters, since: new Date(fromMs).toISOString(), until: new Date(toMs).toISOString(), limit: MAX_LIMIT, order: 'newest' }, limits))).rows;
     let backlog: LineRow[] = [];
     let stored: LineRow[] = [];
     try {
@@ -66,12 +69,12 @@ export function registerTailRoute(app: FastifyInstance, store: LogStore, db: str
           backlog.push(...page.rows);
         }
         // Those up to it were sent before the client reconnected.
-        stored = (await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...filters, since: new Date(resumeAt - LATE_MS).toISOString(), until: new Date(resumeAt + 1).toISOString(), limit: MAX_LIMIT, order: 'newest' }, limits))).rows;
+        stored = await storedBetween(resumeAt - LATE_MS, resumeAt + 1);
       } else if (backlogSize > 0) backlog = (await readPage(store, built as BuiltPage)).rows.reverse();
       // No backlog asked for (docker logs -n 0 -f): the lines stored in the last LATE_MS are
       // already there, so they are not new; only lines stored from now on are sent.
       // Bounded by the moment of asking: a line written before it is old even if stored later.
-      else stored = (await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...filters, since: new Date(since).toISOString(), until: new Date(asked).toISOString(), limit: MAX_LIMIT, order: 'newest' }, limits))).rows;
+      else stored = await storedBetween(since, asked);
     } catch {
       res.write(`event: error\ndata: ${JSON.stringify({ message: 'reading the backlog failed; following new lines only' })}\n\n`);
     }
