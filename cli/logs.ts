@@ -221,6 +221,7 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     closed = true;
     ac.abort();
   };
+  // Kept after we return: a write refused with EPIPE is reported after the last await.
   out.on('error', onOutError);
   let printed = 0;
   const print = (l: Line) => {
@@ -299,104 +300,99 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
     return 0;
   };
 
-  try {
-    if (!args.follow) {
-      let cursor: string | undefined;
-      if (args.tail === 'all') {
-        // Oldest first, printed as the pages come.
-        do {
-          const page = await fetchPage('oldest', PAGE, cursor);
-          if (!page) return closed ? 0 : 1;
-          for (const l of page.data) print(l);
-          cursor = page.next_cursor ?? undefined;
-        } while (cursor && !closed);
-      } else {
-        // The last N: newest first until N, then printed oldest first, like docker logs.
-        const lines: Line[] = [];
-        do {
-          const page = await fetchPage('newest', Math.min(PAGE, args.tail - lines.length), cursor);
-          if (!page) return closed ? 0 : 1;
-          lines.push(...page.data);
-          cursor = page.next_cursor ?? undefined;
-        } while (cursor && lines.length < args.tail);
-        for (let i = lines.length - 1; i >= 0 && !closed; i--) print(lines[i] as Line);
-      }
-      if (printed === 0 && args.containers.length && !closed) return await unknownNames();
-      return 0;
+  if (!args.follow) {
+    let cursor: string | undefined;
+    if (args.tail === 'all') {
+      // Oldest first, printed as the pages come.
+      do {
+        const page = await fetchPage('oldest', PAGE, cursor);
+        if (!page) return closed ? 0 : 1;
+        for (const l of page.data) print(l);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor && !closed);
+    } else {
+      // The last N: newest first until N, then printed oldest first, like docker logs.
+      const lines: Line[] = [];
+      do {
+        const page = await fetchPage('newest', Math.min(PAGE, args.tail - lines.length), cursor);
+        if (!page) return closed ? 0 : 1;
+        lines.push(...page.data);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor && lines.length < args.tail);
+      for (let i = lines.length - 1; i >= 0 && !closed; i--) print(lines[i] as Line);
     }
-    // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
-    // When the stream breaks (the server restarted), it reconnects with the id of the last
-    // line it printed (Last-Event-ID) and the server resumes after it: no gap, no repeat.
-    const onSigint = () => ac.abort();
-    process.once('SIGINT', onSigint);
-    try {
-      let lastId: string | undefined;
-      let connected = false;
-      let retryMs = 250;
-      let told = false;
-      const retry = async (why: string) => {
-        if (!told) errOut.write(`shiplog logs: ${why}; reconnecting to ${base} (Ctrl-C stops)\n`);
-        told = true;
-        await new Promise((r) => setTimeout(r, retryMs));
-        retryMs = Math.min(retryMs * 2, 5000);
-      };
-      while (!ac.signal.aborted && !closed) {
-        const p = filterParams();
-        p.set('backlog', String(args.tail === 'all' ? PAGE : Math.min(args.tail, PAGE)));
-        let res: Response;
-        try {
-          res = await fetch(`${base}/api/v1/logs/tail?${p}`, { headers: lastId ? { ...headers, 'last-event-id': lastId } : headers, signal: ac.signal });
-        } catch (err) {
-          if (ac.signal.aborted) return 0;
-          if (!connected) {
-            unreachable(err);
-            return 1;
-          }
-          await retry('the server went away');
-          continue;
-        }
-        if (!res.ok || !res.body) {
-          const body = (await res.json().catch(() => ({}))) as { message?: string };
-          // Busy or restarting: wait; anything else will not get better by asking again.
-          if (connected && (res.status === 429 || res.status >= 500)) {
-            await retry(body.message ?? `HTTP ${res.status}`);
-            continue;
-          }
-          errOut.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
+    if (printed === 0 && args.containers.length && !closed) return await unknownNames();
+    return 0;
+  }
+  // Follow: the server's live tail (Server-Sent Events), starting with the last N lines.
+  // When the stream breaks (the server restarted), it reconnects with the id of the last
+  // line it printed (Last-Event-ID) and the server resumes after it: no gap, no repeat.
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let lastId: string | undefined;
+    let connected = false;
+    let retryMs = 250;
+    let told = false;
+    const retry = async (why: string) => {
+      if (!told) errOut.write(`shiplog logs: ${why}; reconnecting to ${base} (Ctrl-C stops)\n`);
+      told = true;
+      await new Promise((r) => setTimeout(r, retryMs));
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+    while (!ac.signal.aborted && !closed) {
+      const p = filterParams();
+      p.set('backlog', String(args.tail === 'all' ? PAGE : Math.min(args.tail, PAGE)));
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/v1/logs/tail?${p}`, { headers: lastId ? { ...headers, 'last-event-id': lastId } : headers, signal: ac.signal });
+      } catch (err) {
+        if (ac.signal.aborted) return 0;
+        if (!connected) {
+          unreachable(err);
           return 1;
         }
-        connected = true;
-        if (told) errOut.write('shiplog logs: reconnected\n');
-        told = false;
-        retryMs = 250;
-        let why = 'the live tail broke';
-        try {
-          for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
-            if (ev.event === 'message') {
-              print(JSON.parse(ev.data) as Line);
-              if (ev.id) lastId = ev.id;
-            } else if (ev.event === 'error') errOut.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
-            else if (ev.event === 'end') {
-              const end = JSON.parse(ev.data) as { reason?: string; message?: string };
-              why = `the server ended the live tail: ${end.message ?? end.reason}`;
-              // A server that is stopping may be restarting; a slow reader may simply reconnect.
-              break;
-            }
-            if (closed) return 0;
-          }
-        } catch (err) {
-          if (ac.signal.aborted || closed) return 0;
-          why = `the live tail broke: ${(err as Error).message}`;
-        }
-        if (ac.signal.aborted || closed) return 0;
-        await retry(why);
+        await retry('the server went away');
+        continue;
       }
-      return 0;
-    } finally {
-      process.off('SIGINT', onSigint);
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => ({}))) as { message?: string };
+        // Busy or restarting: wait; anything else will not get better by asking again.
+        if (connected && (res.status === 429 || res.status >= 500)) {
+          await retry(body.message ?? `HTTP ${res.status}`);
+          continue;
+        }
+        errOut.write(`shiplog logs: ${body.message ?? `HTTP ${res.status}`}\n`);
+        return 1;
+      }
+      connected = true;
+      if (told) errOut.write('shiplog logs: reconnected\n');
+      told = false;
+      retryMs = 250;
+      let why = 'the live tail broke';
+      try {
+        for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          if (ev.event === 'message') {
+            print(JSON.parse(ev.data) as Line);
+            if (ev.id) lastId = ev.id;
+          } else if (ev.event === 'error') errOut.write(`shiplog logs: the server could not read the store (retrying): ${(JSON.parse(ev.data) as { message?: string }).message ?? ev.data}\n`);
+          else if (ev.event === 'end') {
+            const end = JSON.parse(ev.data) as { reason?: string; message?: string };
+            why = `the server ended the live tail: ${end.message ?? end.reason}`;
+            // A server that is stopping may be restarting; a slow reader may simply reconnect.
+            break;
+          }
+          if (closed) return 0;
+        }
+      } catch (err) {
+        if (ac.signal.aborted || closed) return 0;
+        why = `the live tail broke: ${(err as Error).message}`;
+      }
+      if (ac.signal.aborted || closed) return 0;
+      await retry(why);
     }
+    return 0;
   } finally {
-    // The handler stays: a write refused with EPIPE is reported after the last await.
-    void onOutError;
+    process.off('SIGINT', onSigint);
   }
 }
