@@ -9,6 +9,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import type { LogStore } from '../store/store.js';
 import { requireToken } from './auth.js';
+import { answerClientError, MAX_HEADER_BYTES } from './client-errors.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './api-limits.js';
 import { registerLogsRoute } from './logs-route.js';
 import { openApi } from './openapi.js';
@@ -63,6 +64,8 @@ export function build(deps: AppDeps): FastifyInstance {
     logger: false,
     // A request (not its answer: the tail streams) must arrive whole within this.
     requestTimeout: 30_000,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: answerClientError,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   });
   if (deps.apiToken) requireToken(app, deps.apiToken);

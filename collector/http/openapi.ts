@@ -7,6 +7,7 @@ import { containersQuerySchema } from '../query/containers.js';
 import { histogramQuerySchema } from '../query/histogram.js';
 import { deadLetterSchema, deadLettersQuerySchema } from './dead-letters-route.js';
 import { logsQuerySchema } from './logs-schemas.js';
+import { MAX_HEADER_BYTES } from './client-errors.js';
 import { tailQuerySchema } from './tail-route.js';
 
 const params = (props: object) => Object.entries(props).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
@@ -25,10 +26,12 @@ const errorBody = (codes: string[]) => ({
 const ERRORS = {
   '400': json(errorBody(['bad_parameter', 'bad_request']), 'A bad parameter, named in `parameter`'),
   '401': json(errorBody(['unauthorized']), 'SHIPLOG_API_TOKEN is set and the request has no valid bearer token'),
+  '408': json(errorBody(['request_timeout']), 'The request line and headers did not arrive whole within 30 s'),
   '429': {
     ...json(errorBody(['too_many_requests']), 'The API is at a limit (`setting` names it); retry after Retry-After seconds'),
     headers: { 'Retry-After': { schema: { type: 'string', pattern: '^[0-9]+$' } } },
   },
+  '431': json(errorBody(['request_too_large']), `The request line and headers exceed ${MAX_HEADER_BYTES / 1024} KiB (every request within the parameters' maxLength fits)`),
   '500': json(errorBody(['internal']), 'The request failed; the server log has the details under `id`'),
 };
 const TIMEOUT = { '503': json(errorBody(['query_timeout']), 'The query ran longer than SHIPLOG_API_QUERY_TIMEOUT') };

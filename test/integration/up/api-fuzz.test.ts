@@ -9,7 +9,7 @@
  * purpose (a calendar date that does not exist, a time outside 1970-2106, until before since).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,7 +29,13 @@ afterAll(async () => {
 
 /** Runs schemathesis; its exit code is 0 when no check failed (warnings do not count). */
 async function fuzz(url: string, token?: string): Promise<{ code: number; out: string }> {
+  const cwd = tempDir('shiplog-st-').dir;
+  // A schema-invalid request may be refused before it is parsed: past the 64 KiB of request
+  // line and headers the server answers 431 (documented), which is a refusal too.
+  const config = join(cwd, 'schemathesis.toml');
+  writeFileSync(config, '[checks.negative_data_rejection]\nexpected-statuses = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "431", "5xx"]\n');
   const args = [
+    '--config-file', config,
     'run', `${url}/openapi.json`,
     '--exclude-path', '/api/v1/logs/tail',
     '--checks', 'all', '--exclude-checks', 'positive_data_acceptance',
@@ -39,7 +45,7 @@ async function fuzz(url: string, token?: string): Promise<{ code: number; out: s
     ...(token ? ['-H', `Authorization: Bearer ${token}`] : []),
   ];
   try {
-    const r = await run(ST, args, { cwd: tempDir('shiplog-st-').dir, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
+    const r = await run(ST, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
     return { code: 0, out: r.stdout };
   } catch (err) {
     const e = err as { stdout?: string; code?: number };
