@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RowEncoder } from '../collector/consume/encode-rows.js';
+import { RowEncoder } from '../collector/ingest/encode-rows.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';

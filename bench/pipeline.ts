@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { KafkaTransport } from '../agent/ship/kafka-transport.js';
-import { RowEncoder } from '../collector/consume/encode-rows.js';
+import { RowEncoder } from '../collector/ingest/encode-rows.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { RowEncoder } from '../collector/consume/encode-rows.js';
+import { RowEncoder } from '../collector/ingest/encode-rows.js';
 import { build } from '../collector/http/app.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';

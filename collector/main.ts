@@ -61,7 +61,7 @@ export async function runCollector(env: Env): Promise<number> {
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
 
   const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }) });
-  const dlq = new DeadLetters(kafka, `${cfg.kafka.topicPrefix}.dlq`, cfg.dlqMaxMessageBytes, metrics, log.child({ part: 'dlq' }));
+  const dlq = new DeadLetters(kafka, `${cfg.kafka.topicPrefix}.dlq`, cfg.dlqMaxMessageBytes);
   // Storage and Kafka may come up after us: wait for them rather than exit.
   let backoff = 500;
   while (true) {

@@ -61,7 +61,7 @@ export async function runUp(env: Env): Promise<number> {
   const containers = new CadvisorState(colCfg.containerTtlMs, colCfg.containerLabels);
   registerCadvisorMetrics(registry, containers);
   const probe = { storageUp: () => false };
-  const metrics = createCollectorMetrics(registry, probe, [INPROC_TOPIC], colCfg.containerTtlMs);
+  const metrics = createCollectorMetrics(registry, probe, [INPROC_TOPIC, `${INPROC_TOPIC}.stats`, `${INPROC_TOPIC}.events`], colCfg.containerTtlMs);
   const docker = new DockerClient(agentCfg.docker);
   try {
     await docker.negotiate();

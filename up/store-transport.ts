@@ -1,24 +1,21 @@
 /**
  * `shiplog up`: the agent's records go straight into the store in this process, through the
- * collector's own row encoding. A send resolves once the insert is committed, so the
+ * collector's own ingest path (the Kafka consumer's, without Kafka). A send resolves once the insert is committed, so the
  * agent's checkpoints keep the same meaning as with Kafka. After a crash between an insert
  * and the checkpoint write, start-up reads back from the store how far each container's
  * streams are stored.
  */
-import type { Logger } from '../lib/logger.js';
-import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../collector/consume/aux-rows.js';
-import { RowEncoder } from '../collector/consume/encode-rows.js';
-import { storeLogRows, type BatchRecord } from '../collector/consume/store-log-rows.js';
+import { existsSync } from 'node:fs';
+import type { OutRecord, SendResult, Transport } from '../agent/ship/transport.js';
+import { ingest, type IngestContext, type IngestTarget } from '../collector/ingest/ingest.js';
+import { KINDS, LOGS, type AnyKind } from '../collector/ingest/kinds.js';
 import type { CadvisorState } from '../collector/metrics/cadvisor.js';
 import type { CollectorMetrics } from '../collector/metrics.js';
-import { EVENTS_INSERT_COLUMNS, EVENTS_TABLE, LOG_INSERT_COLUMNS, LOGS_TABLE, STATS_INSERT_COLUMNS, STATS_TABLE, quoteIdent, rfc3339NanoSql } from '../collector/store/schema.js';
-import { storeDeadLetters, type DeadLetter } from '../collector/store/dead-letters.js';
-import { insertIsolating } from '../collector/store/insert-isolating.js';
-import { existsSync } from 'node:fs';
+import { storeDeadLetters } from '../collector/store/dead-letters.js';
+import { LOGS_TABLE, quoteIdent, rfc3339NanoSql } from '../collector/store/schema.js';
 import { isDataRefusal, StorageError, type LogStore } from '../collector/store/store.js';
-import { describe } from '../lib/errors.js';
-import type { LogRecord, RecordCursor } from '../lib/records.js';
-import type { OutRecord, SendResult, Transport } from '../agent/ship/transport.js';
+import type { Logger } from '../lib/logger.js';
+import type { RecordCursor } from '../lib/records.js';
 
 export const INPROC_TOPIC = 'inproc';
 
@@ -31,97 +28,72 @@ export class StoreTransport implements Transport {
    * repeats across restarts.
    */
   private seq = Date.now() * 1000;
-  /** A retried batch gets the token and offset of its first attempt, so the store keeps it once. */
-  private readonly firstAttempt = new WeakMap<object, { token: string; base: number }>();
+  /** A retried batch gets the offsets (so the tokens) of its first attempt, so the store keeps it once. */
+  private readonly firstAttempt = new WeakMap<object, number>();
+  private readonly ingestTarget: IngestTarget;
+  private readonly context: IngestContext;
 
   /** False while the last insert failed for a reason other than its data (store unreachable, disk full). */
   storageUp = true;
 
   constructor(
     private readonly store: LogStore,
-    private readonly metrics: CollectorMetrics,
-    private readonly containers: CadvisorState,
+    metrics: CollectorMetrics,
+    containers: CadvisorState,
     private readonly log: Logger,
     /** Test-only fault injection: a record whose text contains this is encoded as a row the store refuses. */
-    private readonly faultUnstorableText = '',
+    faultUnstorableText = '',
     /** Test-only fault injection: while this file exists, every store write fails as unavailable. */
     private readonly faultStoreDownFile = '',
-  ) {}
+  ) {
+    this.ingestTarget = {
+      store,
+      deadLetterPlace: 'the dead-letter table',
+      run: (_what, op) => this.tracked(op),
+      reject: (rejected, token) =>
+        this.tracked(() =>
+          storeDeadLetters(
+            store,
+            rejected.map((r) => ({ source: r.topic, partition: r.partition, offset: r.line === undefined ? r.offset : `${r.offset}.${r.line}`, reason: r.reason, detail: r.detail, key: r.key?.toString() ?? '', record: r.value ?? Buffer.alloc(0) })),
+            token,
+          ),
+        ),
+    };
+    this.context = { metrics, log, containers, maxRecordBytes: this.maxRecordBytes, validate: false, faultText: faultUnstorableText || undefined };
+  }
 
   async start(): Promise<void> {
     await this.tracked(() => this.store.ping());
   }
 
   /**
-   * Inserts the records' lines. A record the encoder refuses (a time the store cannot hold)
-   * goes to the dead-letter table whole; a line the store refuses (found by splitting the
-   * batch, store-log-rows.ts) goes there alone, as a record of that line; everything else is
-   * stored. Throws only when the store is unavailable: the shipper retries, with the tokens
-   * of the first attempt, so nothing is stored twice.
+   * Stores the records through the collector's ingest path (collector/ingest/ingest.ts): a
+   * record the encoder refuses goes to the dead-letter table whole, a line the store refuses
+   * goes there alone, everything else is stored. Throws only when the store is unavailable:
+   * the shipper retries, with the offsets (so the tokens) of the first attempt, so nothing is
+   * stored twice.
    */
   async send(records: OutRecord[]): Promise<SendResult> {
-    let first = this.firstAttempt.get(records);
-    if (!first) {
-      first = { token: `inproc:${process.pid}:${this.seq}`, base: this.seq };
-      this.seq += records.length;
-      this.firstAttempt.set(records, first);
-    }
-    const { token, base } = first;
-    const letters: DeadLetter[] = [];
-    const letter = (offset: string, key: string, record: string, reason: string, detail: string) =>
-      letters.push({ source: INPROC_TOPIC, partition: 0, offset, reason, detail, key, record: Buffer.from(record) });
-    // One "offset" per record, as in Kafka (RecordLine counts within it).
-    const batch: BatchRecord[] = [];
-    const enc = new RowEncoder();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as OutRecord;
-      const rec = JSON.parse(r.value) as LogRecord;
-      const at = { topic: INPROC_TOPIC, partition: 0, offset: String(base + i) };
-      try {
-        enc.add(rec, at);
-        batch.push({ rec, at });
-      } catch (err) {
-        letter(at.offset, r.key, r.value, 'unencodable', describe(err));
-      }
-    }
-    const rows = enc.rows;
-    const times = enc.lineTimesMs;
-    const refused = await storeLogRows({
-      records: batch,
-      data: enc.take(),
-      token,
-      faultText: this.faultUnstorableText || undefined,
-      insert: (data, tok) => this.insert(LOGS_TABLE, LOG_INSERT_COLUMNS, data, tok),
-      deadLetter: async (r, line, oneLine, detail) => {
-        letter(`${r.at.offset}.${line}`, oneLine.container.id, JSON.stringify(oneLine), 'unstorable', detail);
-      },
-    });
-    await this.storeLetters(letters, token);
-    this.metrics.rowsInserted.inc({ table: LOGS_TABLE }, rows - refused);
-    this.metrics.batchRows.observe({ table: LOGS_TABLE }, rows);
-    const now = Date.now();
-    for (const t of times) this.metrics.endToEndSeconds.observe(Math.max(0, (now - t) / 1000));
-    this.metrics.countLines(enc.lineCounts);
+    await this.ingest(LOGS, records);
     return { nextOffsets: new Map() };
   }
 
-  /** Stores what the encoder or the store refused in the dead-letter table (the token makes a retry land once), counted and logged. */
-  private async storeLetters(letters: DeadLetter[], token: string): Promise<void> {
-    if (!letters.length) return;
-    await this.tracked(() => storeDeadLetters(this.store, letters, `${token}:dead`));
-    for (const d of letters) {
-      this.metrics.recordsRejected.inc({ topic: INPROC_TOPIC, reason: d.reason });
-      this.log.warn({ source: d.source, offset: d.offset, reason: d.reason, detail: d.detail }, 'stored in the dead-letter table');
-    }
+  async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
+    if (records.length) await this.ingest(KINDS[kind], records);
   }
 
-  /** One timed insert, tracked like every store operation. */
-  private insert(table: string, columns: readonly string[], data: Buffer, token: string): Promise<void> {
-    return this.tracked(async () => {
-      const end = this.metrics.insertSeconds.startTimer({ table });
-      await this.store.insertTsv(table, columns, data, token);
-      end();
-    });
+  /** One "offset" per record, as in Kafka (RecordLine counts within it); a retried batch keeps those of its first attempt. */
+  private async ingest(kind: AnyKind, records: readonly { key: string; value: string }[]): Promise<void> {
+    let base = this.firstAttempt.get(records);
+    if (base === undefined) {
+      base = this.seq;
+      this.seq += records.length;
+      this.firstAttempt.set(records, base);
+    }
+    const topic = kind === LOGS ? INPROC_TOPIC : `${INPROC_TOPIC}.${kind.name}`;
+    const first = base;
+    const incoming = records.map((r, i) => ({ offset: String(first + i), key: Buffer.from(r.key), value: Buffer.from(r.value) }));
+    await ingest(kind, { topic, partition: 0, records: incoming, storedUpTo: null, tokenBase: `${INPROC_TOPIC}:${process.pid}` }, this.ingestTarget, this.context);
   }
 
   /** Runs a store operation, keeping storageUp true to what happened (a refusal of the data means the store is up). */
@@ -134,48 +106,6 @@ export class StoreTransport implements Transport {
     } catch (err) {
       this.storageUp = isDataRefusal(err);
       throw err;
-    }
-  }
-
-  async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
-    if (!records.length) return;
-    const at = { topic: INPROC_TOPIC, partition: 0, offset: String(this.seq++) };
-    const table = kind === 'stats' ? STATS_TABLE : EVENTS_TABLE;
-    const rows: { rec: StatsRecord | EventRecord; row: string; key: string; value: string }[] = [];
-    const letters: DeadLetter[] = [];
-    const letter = (r: { key: string; value: string }, reason: string, detail: string) =>
-      letters.push({ source: `${INPROC_TOPIC}.${kind}`, partition: 0, offset: at.offset, reason, detail, key: r.key, record: Buffer.from(r.value) });
-    for (const r of records) {
-      const rec = JSON.parse(r.value) as StatsRecord | EventRecord;
-      try {
-        rows.push({ rec, row: kind === 'stats' ? statsRow(rec as StatsRecord, at) : eventRow(rec as EventRecord, at), ...r });
-      } catch (err) {
-        letter(r, 'unencodable', describe(err));
-      }
-    }
-    const token = `inproc:${process.pid}:${at.offset}`;
-    const columns = kind === 'stats' ? STATS_INSERT_COLUMNS : EVENTS_INSERT_COLUMNS;
-    const stored: (StatsRecord | EventRecord)[] = [];
-    type Row = (typeof rows)[number];
-    const insert = async (part: readonly Row[], tok: string) => {
-      await this.insert(table, columns, Buffer.from(part.map((p) => p.row).join('')), tok);
-      for (const p of part) stored.push(p.rec);
-    };
-    if (rows.length) {
-      await insertIsolating<Row>(
-        () => insert(rows, token),
-        () => rows,
-        (part) => insert(part, `${token}/${rows.indexOf(part[0] as Row)}+${part.length}`),
-        async (p, detail) => {
-          letter(p, 'unstorable', detail);
-        },
-      );
-    }
-    await this.storeLetters(letters, token);
-    this.metrics.rowsInserted.inc({ table }, stored.length);
-    for (const p of stored) {
-      if (kind === 'stats') this.containers.onStats(p as StatsRecord, 0);
-      else this.containers.onEvent(p as EventRecord, 0);
     }
   }
 

@@ -4,22 +4,9 @@
  */
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { createIdempotentProducer, ensureTopics } from '../../lib/kafka.js';
-import type { Logger } from '../../lib/logger.js';
-import type { CollectorMetrics } from '../metrics.js';
+import type { Rejected } from '../ingest/ingest.js';
 
 const { CompressionTypes } = kafkajs;
-
-export interface Rejected {
-  topic: string;
-  partition: number;
-  offset: string;
-  /** For one line split off a log record: its place in the record (the value is a record of that line alone). */
-  line?: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  reason: string;
-  detail: string;
-}
 
 export class DeadLetters {
   private producer: Producer | undefined;
@@ -28,8 +15,6 @@ export class DeadLetters {
     private readonly kafka: Kafka,
     readonly topic: string,
     private readonly maxMessageBytes: number,
-    private readonly metrics: CollectorMetrics,
-    private readonly log: Logger,
   ) {}
 
   /** Creates the DLQ and any of `alsoEnsure` (the topics the collector reads) that is missing. */
@@ -45,7 +30,7 @@ export class DeadLetters {
     await this.producer.connect();
   }
 
-  /** Writes the rejected records; throws if Kafka does not take them (the caller retries). */
+  /** Writes the rejected records; throws if Kafka does not take them (the caller retries; ingest.ts counts and logs them). */
   async send(rejected: Rejected[]): Promise<void> {
     if (rejected.length === 0) return;
     const producer = this.producer;
@@ -67,10 +52,6 @@ export class DeadLetters {
       };
     });
     await producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.GZIP, messages });
-    for (const r of rejected) {
-      this.metrics.recordsRejected.inc({ topic: r.topic, reason: r.reason });
-      this.log.warn({ topic: r.topic, partition: r.partition, offset: r.offset, reason: r.reason, detail: r.detail }, `record sent to ${this.topic}`);
-    }
   }
 
   async stop(): Promise<void> {

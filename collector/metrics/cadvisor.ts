@@ -6,7 +6,7 @@
  * Cardinality: one series per container and metric (network: per interface as well).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventRecord, StatsRecord } from '../consume/aux-rows.js';
+import type { EventRecord, StatsRecord } from '../ingest/aux-rows.js';
 
 interface ContainerState {
   host: string;

@@ -5,7 +5,7 @@
  */
 import type { LogStore } from '../store/store.js';
 import { EVENTS_TABLE, STATS_TABLE, quoteIdent } from '../store/schema.js';
-import type { StatsRecord } from '../consume/aux-rows.js';
+import type { StatsRecord } from '../ingest/aux-rows.js';
 import type { CadvisorState } from './cadvisor.js';
 
 interface Row {

@@ -3,7 +3,7 @@
  * a record the encoder or the store refused, stored with its reason so that nothing is lost
  * silently, and listed by GET /api/v1/dead-letters.
  */
-import { tsvEscape, tsvEscapeBytes } from '../consume/encode-rows.js';
+import { tsvEscape, tsvEscapeBytes } from '../ingest/encode-rows.js';
 import { DEAD_LETTERS_INSERT_COLUMNS, DEAD_LETTERS_TABLE } from './schema.js';
 import type { LogStore } from './store.js';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCollectorConfig } from '../../../collector/config.js';
-import { RowEncoder } from '../../../collector/consume/encode-rows.js';
+import { RowEncoder } from '../../../collector/ingest/encode-rows.js';
 import { openStore } from '../../../collector/store/open-store.js';
 import { LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
 import type { LogStore } from '../../../collector/store/store.js';

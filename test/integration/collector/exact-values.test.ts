@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../../agent/ship/record.js';
-import { eventRow, type EventRecord } from '../../../collector/consume/aux-rows.js';
-import { RowEncoder } from '../../../collector/consume/encode-rows.js';
+import { eventRow, type EventRecord } from '../../../collector/ingest/aux-rows.js';
+import { RowEncoder } from '../../../collector/ingest/encode-rows.js';
 import type { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { EVENTS_INSERT_COLUMNS, LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';
 import { tempDir } from '../../helpers/agent-process.js';

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RowEncoder } from '../../../collector/consume/encode-rows.js';
+import { RowEncoder } from '../../../collector/ingest/encode-rows.js';
 import { build } from '../../../collector/http/app.js';
 import type { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { LOG_INSERT_COLUMNS } from '../../../collector/store/schema.js';

@@ -7,8 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../../agent/ship/record.js';
-import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../../../collector/consume/aux-rows.js';
-import { RowEncoder } from '../../../collector/consume/encode-rows.js';
+import { eventRow, statsRow, type EventRecord, type StatsRecord } from '../../../collector/ingest/aux-rows.js';
+import { RowEncoder } from '../../../collector/ingest/encode-rows.js';
 import { build } from '../../../collector/http/app.js';
 import { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { migrate } from '../../../collector/store/migrate.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealisticLogs } from '../../../bench/gen/realistic-logs.js';
-import { RowEncoder } from '../../../collector/consume/encode-rows.js';
+import { RowEncoder } from '../../../collector/ingest/encode-rows.js';
 import { ChdbStore } from '../../../collector/store/chdb-store.js';
 import { migrate } from '../../../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS, MIGRATIONS } from '../../../collector/store/schema.js';

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { EventRecord, StatsRecord } from '../../../../collector/consume/aux-rows.js';
+import type { EventRecord, StatsRecord } from '../../../../collector/ingest/aux-rows.js';
 import { CadvisorState, registerCadvisorMetrics, sanitizeLabel } from '../../../../collector/metrics/cadvisor.js';
 
 const container = { id: 'a'.repeat(64), name: 'web-1', image: 'nginx:1.27', labels: { 'com.docker.compose.service': 'web', secret: 'x' } };

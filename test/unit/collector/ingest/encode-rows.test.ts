@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LogRecord } from '../../../../agent/ship/record.js';
-import { RowEncoder, TimestampConverter, mapLiteral, tsvEscape, tsvEscapeBytes } from '../../../../collector/consume/encode-rows.js';
+import type { LogRecord } from '../../../../lib/records.js';
+import { RowEncoder, TimestampConverter, mapLiteral, tsvEscape, tsvEscapeBytes } from '../../../../collector/ingest/encode-rows.js';
 
 const rec = (lines: LogRecord['lines'], labels: Record<string, string> = {}): LogRecord => ({
   v: 1,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord } from '../../../../collector/consume/decode-record.js';
+import { decodeRecord } from '../../../../collector/ingest/decode-record.js';
 
 const good = {
   v: 1,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { levelFromText, levelFromValue } from '../../../../collector/consume/severity.js';
+import { levelFromText, levelFromValue } from '../../../../collector/ingest/severity.js';
 
 describe('severity detection', () => {
   it.each([
