@@ -6,6 +6,7 @@
 import type { Registry } from 'prom-client';
 import { DockerNotFoundError, describe } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { Backoff, retry, sleep } from '../lib/retry.js';
 import type { AgentConfig } from './config.js';
 import type { DockerClient } from './docker/client.js';
 import { inspectContainer, listContainers, READABLE_LOG_DRIVERS, type ContainerMeta } from './docker/containers.js';
@@ -130,20 +131,22 @@ export class Agent {
    */
   private async connectTransport(): ReturnType<Transport['recover']> {
     const { config, transport, log } = this.deps;
-    let backoff = 500;
-    while (true) {
-      try {
+    return retry(
+      async () => {
         await transport.start();
         return await transport.recover(this.checkpoints.partitions(), config.host);
-      } catch (err) {
-        if (this.stopped) throw err;
-        this.metrics.produceErrors.inc();
-        log.warn({ err: describe(err), retryInMs: backoff }, 'transport not available yet; retrying (nothing is read from Docker meanwhile)');
-        await transport.stop().catch(() => undefined);
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 15_000);
-      }
-    }
+      },
+      {
+        minMs: 500,
+        maxMs: 15_000,
+        retriable: () => !this.stopped,
+        onError: async (err, wait) => {
+          this.metrics.produceErrors.inc();
+          log.warn({ err: describe(err), retryInMs: wait }, 'transport not available yet; retrying (nothing is read from Docker meanwhile)');
+          await transport.stop().catch(() => undefined);
+        },
+      },
+    );
   }
 
   /** Resolves once every line read so far is acknowledged. */
@@ -165,9 +168,10 @@ export class Agent {
 
   private async watch(): Promise<void> {
     const { docker, log } = this.deps;
-    let backoff = 500;
+    const backoff = new Backoff(500, 15_000);
     let first = true;
     while (!this.stopped) {
+      let wait: number;
       try {
         if (!first) await docker.negotiate();
         first = false;
@@ -179,18 +183,19 @@ export class Agent {
         );
         this.eventsConnected = true;
         await this.resync();
-        backoff = 500;
+        backoff.reset();
         const broke = await this.events.done;
         this.eventsConnected = false;
         if (this.stopped) break;
-        log.warn(broke ? { err: describe(broke) } : {}, 'Docker event stream ended; reconnecting');
+        wait = backoff.next();
+        log.warn(broke ? { err: describe(broke), retryInMs: wait } : { retryInMs: wait }, 'Docker event stream ended; reconnecting');
       } catch (err) {
         this.eventsConnected = false;
         this.metrics.dockerErrors.inc({ op: 'events' });
-        log.warn({ err: describe(err), retryInMs: backoff }, 'Docker is unreachable; retrying');
+        wait = backoff.next();
+        log.warn({ err: describe(err), retryInMs: wait }, 'Docker is unreachable; retrying');
       }
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, 15_000);
+      await sleep(wait);
     }
   }
 
@@ -253,7 +258,7 @@ export class Agent {
 
   private async followLoop(id: string): Promise<void> {
     const { log } = this.deps;
-    let backoff = 500;
+    const backoff = new Backoff(500, 15_000);
     let meta: ContainerMeta;
     try {
       meta = await inspectContainer(this.deps.docker, id);
@@ -349,10 +354,8 @@ export class Agent {
         return;
       }
       follow = true;
-      if (how === 'error') {
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 15_000);
-      } else backoff = 500;
+      if (how === 'error') await sleep(backoff.next());
+      else backoff.reset();
     }
   }
 
@@ -436,6 +439,3 @@ export class Agent {
 
 const PLACEHOLDER = { abort() {}, closeStale() {}, cursor: {} } as unknown as LogFollower;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -9,6 +9,7 @@
  */
 import { dockerTime } from './docker-time.js';
 import { readSse } from '../lib/sse.js';
+import { Backoff, sleep } from '../lib/retry.js';
 
 export const LOGS_USAGE = `usage: shiplog logs [NAME|GLOB ...] [options]
 
@@ -332,13 +333,13 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
   try {
     let lastId: string | undefined;
     let connected = false;
-    let retryMs = 250;
+    const backoff = new Backoff(250, 5_000);
     let told = false;
     const retry = async (why: string) => {
       if (!told) errOut.write(`shiplog logs: ${why}; reconnecting to ${base} (Ctrl-C stops)\n`);
       told = true;
-      await new Promise((r) => setTimeout(r, retryMs));
-      retryMs = Math.min(retryMs * 2, 5000);
+      // Ctrl-C ends the wait at once.
+      await sleep(backoff.next(), ac.signal);
     };
     while (!ac.signal.aborted && !closed) {
       const p = filterParams();
@@ -368,7 +369,7 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
       connected = true;
       if (told) errOut.write('shiplog logs: reconnected\n');
       told = false;
-      retryMs = 250;
+      backoff.reset();
       let why = 'the live tail broke';
       try {
         for await (const ev of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {

@@ -16,6 +16,7 @@ import { rebuildContainerState } from './metrics/rebuild.js';
 import { explainListenError } from '../lib/listen.js';
 import { openStore } from './store/open-store.js';
 import { StorageError, type LogStore } from './store/store.js';
+import { Backoff, sleep } from '../lib/retry.js';
 
 export async function runCollector(env: Env): Promise<number> {
   const cfg = loadCollectorConfig(env);
@@ -63,7 +64,7 @@ export async function runCollector(env: Env): Promise<number> {
   const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }) });
   const dlq = new DeadLetters(kafka, `${cfg.kafka.topicPrefix}.dlq`, cfg.dlqMaxMessageBytes);
   // Storage and Kafka may come up after us: wait for them rather than exit.
-  let backoff = 500;
+  const backoff = new Backoff(500, 15_000);
   while (true) {
     try {
       store ??= await openStore(cfg, log.child({ part: 'store' }));
@@ -87,15 +88,15 @@ export async function runCollector(env: Env): Promise<number> {
       break;
     } catch (err) {
       const noTopic = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/.test(describe(err));
+      const wait = backoff.next();
       log.warn(
-        { err: describe(err), retryInMs: backoff },
+        { err: describe(err), retryInMs: wait },
         noTopic ? `cannot start consuming yet: ${cfg.kafka.topicPrefix}.logs does not exist until an agent creates it (or create it yourself); retrying` : 'cannot start consuming yet; retrying',
       );
       await consumer?.stop();
       await auxConsumer?.stop();
       await dlq.stop();
-      await new Promise((r) => setTimeout(r, backoff));
-      backoff = Math.min(backoff * 2, 15_000);
+      await sleep(wait);
     }
   }
   log.info({ storage: cfg.storage.kind === 'chdb' ? `embedded chDB at ${cfg.storage.path}` : new URL(cfg.storage.url).host, topic: `${cfg.kafka.topicPrefix}.logs`, group: cfg.kafka.groupId, metrics: `${address}/metrics` }, 'collector running');

@@ -13,6 +13,7 @@ import { sampleContainer } from '../docker/stats.js';
 import type { AgentMetrics } from '../metrics.js';
 import { eventRecord, statsRecord, type EventFields } from './aux-records.js';
 import type { Transport } from './transport.js';
+import { Backoff, sleep } from '../../lib/retry.js';
 
 /** The lifecycle actions worth keeping (Docker also reports exec_*, attach, resize, …). */
 const ACTIONS = new Set(['create', 'start', 'restart', 'die', 'oom', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'health_status']);
@@ -63,7 +64,7 @@ export class AuxShipper {
   private async flushEvents(): Promise<void> {
     if (this.sending || this.stopped) return;
     this.sending = true;
-    let backoff = 500;
+    const backoff = new Backoff(500, 15_000);
     try {
       while (this.queue.length && !this.stopped) {
         const batch = this.queue.slice(0, 500);
@@ -71,11 +72,11 @@ export class AuxShipper {
           await this.transport.sendAux('events', batch.map(({ key, value }) => ({ key, value })));
           this.queue.splice(0, batch.length);
           for (const b of batch) this.metrics.events.inc({ action: b.action });
-          backoff = 500;
+          backoff.reset();
         } catch (err) {
-          this.log.warn({ err: describe(err), queued: this.queue.length, retryInMs: backoff }, 'cannot ship events yet; retrying');
-          await new Promise((r) => setTimeout(r, backoff));
-          backoff = Math.min(backoff * 2, 15_000);
+          const wait = backoff.next();
+          this.log.warn({ err: describe(err), queued: this.queue.length, retryInMs: wait }, 'cannot ship events yet; retrying');
+          await sleep(wait);
         }
       }
     } finally {

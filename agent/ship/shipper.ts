@@ -12,6 +12,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { encodeLine, encodeRecord, isUtf8, type RecordCursor } from './record.js';
 import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
+import { Backoff, sleep } from '../../lib/retry.js';
 
 export interface ShipperConfig {
   /** A batch is sent when this many bytes are buffered ... */
@@ -203,7 +204,7 @@ export class Shipper {
   }
 
   private async run(): Promise<void> {
-    let backoff = 200;
+    const backoff = new Backoff(200, 10_000);
     while (!this.stopping) {
       if (this.bufferedLines === 0) {
         this.notifyIdle();
@@ -224,7 +225,7 @@ export class Shipper {
           const res = await this.sendSplitting(batch.records);
           end();
           this.acknowledge(batch, res.nextOffsets);
-          backoff = 200;
+          backoff.reset();
           if (!this.healthy) this.log.info('transport is accepting records again');
           this.healthy = true;
           this.lastError = undefined;
@@ -233,9 +234,9 @@ export class Shipper {
           this.metrics.produceErrors.inc();
           this.healthy = false;
           this.lastError = describe(err);
-          this.log.warn({ err: this.lastError, retryInMs: backoff, bufferedBytes: this.bufferedBytes }, 'send failed; retrying the same batch (nothing is dropped)');
-          await new Promise((r) => setTimeout(r, backoff));
-          backoff = Math.min(backoff * 2, 10_000);
+          const wait = backoff.next();
+          this.log.warn({ err: this.lastError, retryInMs: wait, bufferedBytes: this.bufferedBytes }, 'send failed; retrying the same batch (nothing is dropped)');
+          await sleep(wait);
         }
       }
       this.inFlight = false;

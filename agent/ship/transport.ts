@@ -3,6 +3,7 @@
  * A send resolves only once the records are durable at the other end (Kafka acks=all, or the
  * store committed); only then do checkpoints move.
  */
+import { ERROR_CODES, ShiplogError } from '../../lib/errors.js';
 import type { RecordCursor } from './record.js';
 
 export interface OutRecord {
@@ -19,10 +20,9 @@ export interface SendResult {
 }
 
 /** The other end refused a record because of its size; splitting the batch may help. */
-export class TooLargeError extends Error {
+export class TooLargeError extends ShiplogError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TooLargeError';
+    super(ERROR_CODES.RECORD_TOO_LARGE, message, options);
   }
 }
 

@@ -19,6 +19,7 @@ import type { CadvisorState } from '../metrics/cadvisor.js';
 import { quoteIdent } from '../store/schema.js';
 import { isDataRefusal, type LogStore } from '../store/store.js';
 import type { DeadLetters } from './dlq.js';
+import { Backoff, sleep } from '../../lib/retry.js';
 
 const { KafkaJSNonRetriableError } = kafkajs;
 const tracer = trace.getTracer('shiplog-collector');
@@ -45,8 +46,6 @@ export interface ConsumerConfig {
 
 class Stale extends Error {}
 
-const RESTART_MIN_MS = 1_000;
-const RESTART_MAX_MS = 60_000;
 /** Without word from Kafka for this long, the consumer is not ready (an idle fetch returns every batchWaitMs). */
 const CONTACT_STALE_MS = 20_000;
 
@@ -61,7 +60,7 @@ export class LogConsumer {
   /** Last time Kafka answered this consumer (a fetch, a heartbeat, a batch). */
   private lastContact = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartBackoffMs = RESTART_MIN_MS;
+  private readonly restartBackoff = new Backoff(1_000, 60_000);
   private crashedOnPurpose = 0;
   /** The record kind of each topic read. */
   private readonly kinds: Map<string, AnyKind>;
@@ -109,7 +108,7 @@ export class LogConsumer {
     for (const ev of [consumer.events.FETCH, consumer.events.HEARTBEAT, consumer.events.GROUP_JOIN]) consumer.on(ev, contact);
     consumer.on(consumer.events.END_BATCH_PROCESS, () => {
       contact();
-      this.restartBackoffMs = RESTART_MIN_MS;
+      this.restartBackoff.reset();
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.metrics.consumerCrashes.inc({ group: this.cfg.groupId });
@@ -138,9 +137,8 @@ export class LogConsumer {
   private scheduleRestart(crashed: Consumer): void {
     this.running = false;
     if (this.stopping || this.restartTimer) return;
-    // Full jitter: collectors that crashed on the same batch do not restart in step.
-    const delay = Math.round(this.restartBackoffMs / 2 + Math.random() * (this.restartBackoffMs / 2));
-    this.restartBackoffMs = Math.min(this.restartBackoffMs * 2, RESTART_MAX_MS);
+    // Jittered: collectors that crashed on the same batch do not restart in step.
+    const delay = this.restartBackoff.next();
     this.log.warn({ group: this.cfg.groupId, restartInMs: delay }, 'restarting the consumer');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -235,7 +233,7 @@ export class LogConsumer {
    * A store's refusal of the data itself is thrown at once: retrying the same rows cannot help.
    */
   private async retry<T>(what: string, op: () => Promise<T>, p: EachBatchPayload, dlq = false): Promise<T> {
-    let backoff = 250;
+    const backoff = new Backoff(250, 10_000);
     while (true) {
       try {
         const r = await op();
@@ -253,10 +251,10 @@ export class LogConsumer {
           this.metrics.storageErrors.inc();
           this.storageUp = false;
         }
-        this.log.warn({ err: describe(err), retryInMs: backoff, topic: p.batch.topic, partition: p.batch.partition }, `${what} failed; retrying (offsets stay where they are)`);
+        const wait = backoff.next();
+        this.log.warn({ err: describe(err), retryInMs: wait, topic: p.batch.topic, partition: p.batch.partition }, `${what} failed; retrying (offsets stay where they are)`);
         if (!p.isRunning() || p.isStale()) throw new Stale();
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 10_000);
+        await sleep(wait);
         try {
           await p.heartbeat();
         } catch {

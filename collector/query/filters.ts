@@ -5,6 +5,7 @@
  */
 import { RE2JS } from 're2js';
 import { parseDurationMs } from '../../lib/env-config.js';
+import { ERROR_CODES, ShiplogError } from '../../lib/errors.js';
 import type { QueryParams } from '../store/store.js';
 
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -48,9 +49,9 @@ export interface LogFilters {
 }
 
 /** A query parameter the caller got wrong; answered with a 400 naming it. */
-export class BadParameter extends Error {
+export class BadParameter extends ShiplogError {
   constructor(readonly parameter: string, message: string) {
-    super(`${parameter}: ${message}`);
+    super(ERROR_CODES.BAD_PARAMETER, `${parameter}: ${message}`);
   }
 }
 

@@ -4,6 +4,8 @@ import {
   DockerUnreachableError, ERROR_CODES, KafkaError, RecordInvalidError, ShiplogError,
 } from '../../../lib/errors.js';
 import { StorageError } from '../../../collector/store/store.js';
+import { BadParameter } from '../../../collector/query/filters.js';
+import { TooLargeError } from '../../../agent/ship/transport.js';
 
 describe('typed errors', () => {
   it('each class carries its code from the closed list, and its cause', () => {
@@ -19,6 +21,8 @@ describe('typed errors', () => {
       [new CheckpointError('cannot write', cause), ERROR_CODES.CHECKPOINT],
       [new RecordInvalidError('not JSON'), ERROR_CODES.RECORD_INVALID],
       [new StorageError('insert failed', cause), ERROR_CODES.STORAGE],
+      [new TooLargeError('record too large', { cause }), ERROR_CODES.RECORD_TOO_LARGE],
+      [new BadParameter('limit', 'must be <= 10000'), ERROR_CODES.BAD_PARAMETER],
     ];
     for (const [err, code] of cases) {
       expect(err).toBeInstanceOf(ShiplogError);
