@@ -3,6 +3,9 @@
  * moves checkpoints only after the transport acknowledged. When the transport is down it
  * retries the same batch without limit; followers are paused once the buffer is full, so
  * memory stays bounded and Docker's log file is the buffer.
+ * One file (~380 lines) on purpose: buffering, batching, acknowledging and moving checkpoints
+ * read and write the same few counters (buffered bytes and lines, the batch in flight, each
+ * container's pending parts); split apart they would share that mutable state across files.
  */
 import type { Logger } from '../../lib/logger.js';
 import { describe } from '../../lib/errors.js';

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dockerTime, goDurationMs } from '../../../cli/docker-time.js';
-import { apiBase, parseLogsArgs, type LogsArgs } from '../../../cli/logs.js';
+import { parseLogsArgs, type LogsArgs } from '../../../cli/logs-args.js';
+import { apiBase } from '../../../cli/logs.js';
 
 const ok = (argv: string[]): LogsArgs => {
   const a = parseLogsArgs(argv);

@@ -20,7 +20,7 @@ describe('filters', () => {
       fc.property(fc.string({ maxLength: 50 }).map((s) => `'\u0007${s}`), (text) => {
         const w = logFilters({ container: text, host: text, service: text, q: text }, NOW);
         const sql = w.conditions.join(' AND ');
-        expect(sql).not.toMatch(/['\u0007]/);
+        expect(sql.includes("'") || sql.includes('\u0007')).toBe(false);
         expect(Object.values(w.params).some((v) => String(v).includes(text) || String(v).includes(text.replace(/[\\%_]/g, '\\$&')))).toBe(true);
       }),
     );
