@@ -24,6 +24,8 @@ export interface AgentDeps {
   transport: Transport;
   registry: Registry;
   log: Logger;
+  /** Test-only fault hooks (lib/faults.ts), given by main only when a SHIPLOG_FAULT_* setting is on. */
+  faults?: { afterAck?: () => void };
 }
 
 export interface AgentStatus {
@@ -94,7 +96,7 @@ export class Agent {
       log.warn({ topicMaxMessageBytes: maxRecord, maxLineBytes }, 'the topic takes smaller messages than SHIPLOG_MAX_LINE_BYTES needs; longer lines are shipped in more parts');
     }
     const shipper = new Shipper(
-      { batchBytes: config.batchBytes, lingerMs: config.lingerMs, recordBytes, maxBufferBytes: config.maxBufferBytes, killAfterAcks: config.faultKillAfterAcks },
+      { batchBytes: config.batchBytes, lingerMs: config.lingerMs, recordBytes, maxBufferBytes: config.maxBufferBytes, afterAck: this.deps.faults?.afterAck },
       transport,
       checkpoints,
       this.metrics,

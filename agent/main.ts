@@ -1,4 +1,5 @@
 /** `shiplog agent`: config, Docker client, Kafka transport, agent, HTTP; stops cleanly on SIGTERM/SIGINT. */
+import { killAtCall } from '../lib/faults.js';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
@@ -32,7 +33,7 @@ export async function runAgent(env: Env): Promise<number> {
     },
     log.child({ part: 'kafka' }),
   );
-  const agent = new Agent({ config, docker, transport, registry, log });
+  const agent = new Agent({ config, docker, transport, registry, log, faults: { afterAck: killAtCall(config.faultKillAfterAcks) } });
   // Listen first: /metrics and /healthz answer while the agent waits for Kafka.
   const app = buildAgentHttp({ registry, status: () => agent.status });
   let address: string;

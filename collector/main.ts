@@ -1,4 +1,6 @@
 /** `shiplog collector`: Kafka consumer group → storage, with /metrics and health endpoints. */
+import kafkajs from 'kafkajs';
+import { failFirstCalls, killAtCall } from '../lib/faults.js';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { describe } from '../lib/errors.js';
@@ -81,7 +83,7 @@ export async function runCollector(env: Env): Promise<number> {
       };
       // Logs and the small stats/events records in groups of their own, so that a slow
       // partition of one never holds up the other's rebalances.
-      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, killAfterInserts: cfg.faultKillAfterInserts, faultUnstorableText: cfg.faultUnstorableText || undefined, faultCrashBatches: cfg.faultCrashBatches }, metrics, log.child({ part: 'consumer' }), containers);
+      consumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: cfg.kafka.groupId, logsTopic: topics.logs, afterInsert: killAtCall(cfg.faultKillAfterInserts), faultUnstorableText: cfg.faultUnstorableText || undefined, beforeBatch: failFirstCalls(cfg.faultCrashBatches, () => new kafkajs.KafkaJSNonRetriableError('fault injection: SHIPLOG_FAULT_CRASH_BATCHES')) }, metrics, log.child({ part: 'consumer' }), containers);
       auxConsumer = new LogConsumer(kafka, store, dlq, { ...common, groupId: `${cfg.kafka.groupId}-stats`, logsTopic: '', statsTopic: topics.stats, eventsTopic: topics.events }, metrics, log.child({ part: 'stats-consumer' }), containers);
       await consumer.start();
       await auxConsumer.start();

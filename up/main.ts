@@ -4,6 +4,7 @@
  * the store committed). Setting SHIPLOG_KAFKA_BROKERS runs the Kafka path instead (agent to
  * Kafka, collector from Kafka, both here); SHIPLOG_CLICKHOUSE_URL uses a server for storage.
  */
+import { killAtCall } from '../lib/faults.js';
 import { Registry } from 'prom-client';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig } from '../agent/config.js';
@@ -84,7 +85,7 @@ export async function runUp(env: Env): Promise<number> {
   await rebuildContainerState(store, containers, colCfg.containerTtlMs);
   const transport = new StoreTransport(store, metrics, containers, log.child({ part: 'store' }), colCfg.faultUnstorableText, colCfg.faultStoreDownFile);
   probe.storageUp = () => transport.storageUp;
-  const agent = new Agent({ config: agentCfg, docker, transport, registry, log });
+  const agent = new Agent({ config: agentCfg, docker, transport, registry, log, faults: { afterAck: killAtCall(agentCfg.faultKillAfterAcks) } });
   let agentRunning = false;
   const app = build({
     registry,

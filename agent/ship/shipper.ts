@@ -27,10 +27,10 @@ export interface ShipperConfig {
   /** Buffered bytes (including the batch in flight) above which followers are paused. */
   maxBufferBytes: number;
   /**
-   * Fault injection for tests only: SIGKILL this process right after the Nth acknowledgement,
-   * before the checkpoint is written (the window start-up recovery must close). 0 = off.
+   * Called after each acknowledgement, before its checkpoint is written (the window start-up
+   * recovery must close): the test-only SIGKILL hook (lib/faults.ts), wired only when set.
    */
-  killAfterAcks?: number;
+  afterAck?: () => void;
 }
 
 interface Pending {
@@ -63,7 +63,6 @@ export class Shipper {
   private idleWaiters: (() => void)[] = [];
   private inFlight = false;
   private inFlightSince = 0;
-  private acks = 0;
   healthy = true;
   lastError: string | undefined;
 
@@ -349,7 +348,7 @@ export class Shipper {
       this.checkpoints.advance(b.id, part.cursor);
     }
     for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
-    if (this.cfg.killAfterAcks && ++this.acks === this.cfg.killAfterAcks) process.kill(process.pid, 'SIGKILL');
+    this.cfg.afterAck?.();
     // Written in the background: see CheckpointStore.persistSoon.
     this.checkpoints.persistSoon(this.onCheckpointError, this.onCheckpointWritten);
     this.metrics.recordsShipped.inc(batch.records.length);

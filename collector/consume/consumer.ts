@@ -36,12 +36,12 @@ export interface ConsumerConfig {
   maxRecordBytes: number;
   partitionsConcurrently: number;
   sessionTimeoutMs: number;
-  /** Test-only fault injection: SIGKILL after the Nth insert, before its commit. 0 = off. */
-  killAfterInserts?: number;
+  /** Test-only fault hook (lib/faults.ts): called after each log insert, before its commit. */
+  afterInsert?: () => void;
   /** Test-only fault injection: lines containing this text are encoded as rows the store refuses. */
   faultUnstorableText?: string;
-  /** Test-only fault injection: the first N log batches fail with an error kafkajs does not retry (it crashes the consumer). */
-  faultCrashBatches?: number;
+  /** Test-only fault hook: called before each log batch; what it throws crashes the consumer (kafkajs does not retry it). */
+  beforeBatch?: () => void;
 }
 
 class Stale extends Error {}
@@ -53,7 +53,6 @@ export class LogConsumer {
   private consumer: Consumer | undefined;
   /** Per "topic:partition": how far it is known to be stored; cleared on every group join. */
   private stored = new Map<string, StoredUpTo | null>();
-  private inserts = 0;
   storageUp = true;
   running = false;
   private stopping = false;
@@ -61,7 +60,6 @@ export class LogConsumer {
   private lastContact = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly restartBackoff = new Backoff(1_000, 60_000);
-  private crashedOnPurpose = 0;
   /** The record kind of each topic read. */
   private readonly kinds: Map<string, AnyKind>;
   private readonly ingestContext: IngestContext;
@@ -188,10 +186,7 @@ export class LogConsumer {
     const { topic, partition } = batch;
     const kind = this.kinds.get(topic);
     if (!kind) throw new KafkaJSNonRetriableError(`no record kind for topic ${topic}`);
-    if (kind === LOGS && this.cfg.faultCrashBatches && this.crashedOnPurpose < this.cfg.faultCrashBatches) {
-      this.crashedOnPurpose++;
-      throw new KafkaJSNonRetriableError('fault injection: SHIPLOG_FAULT_CRASH_BATCHES');
-    }
+    if (kind === LOGS) this.cfg.beforeBatch?.();
     const last = batch.lastOffset();
     await tracer.startActiveSpan('shiplog.consume_batch', { attributes: { 'messaging.destination.name': topic, 'messaging.kafka.partition': partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
       try {
@@ -210,7 +205,7 @@ export class LogConsumer {
         }
         if (r.rows > 0) {
           this.stored.set(`${topic}:${partition}`, { offset: BigInt(last), line: Infinity });
-          if (kind === LOGS && this.cfg.killAfterInserts && ++this.inserts === this.cfg.killAfterInserts) process.kill(process.pid, 'SIGKILL');
+          if (kind === LOGS) this.cfg.afterInsert?.();
         }
         if (p.isStale()) return;
         await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
