@@ -17,13 +17,14 @@ const builtAt = (() => {
 function newer(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory() ? newer(p) : /\.(ts|json)$/.test(e.name) && statSync(p).mtimeMs > builtAt) return true;
+    if (e.isDirectory() ? newer(p) : /\.(ts|tsx|css|html|json)$/.test(e.name) && statSync(p).mtimeMs > builtAt) return true;
   }
   return false;
 }
 
-const sources = ['agent', 'collector', 'cli', 'lib', 'bench', 'up', 'dashboards'].map((d) => join(root, d));
+const sources = ['agent', 'collector', 'cli', 'lib', 'bench', 'up', 'dashboards', 'web'].map((d) => join(root, d));
 if (builtAt < 0 || statSync(join(root, 'tsconfig.json')).mtimeMs > builtAt || sources.some(newer)) {
   console.error('shiplog: building (TypeScript sources changed since the last build)');
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
 }

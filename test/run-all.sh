@@ -11,6 +11,7 @@ bash test/env/kafka.sh fetch
 npm run build
 npm run lint
 npx tsc -p tsconfig.test.json
+npx tsc -p web/tsconfig.json
 # Vitest's JSON report too, for one plain closing line (test/env/summary.mjs).
 report="$(mktemp -d)/vitest.json"
 status=0

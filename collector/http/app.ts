@@ -12,6 +12,7 @@ import { requireToken } from './auth.js';
 import { answerClientError, MAX_HEADER_BYTES } from './client-errors.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './api-limits.js';
 import { registerLogsRoute } from './logs-route.js';
+import { registerWebRoutes } from './web-route.js';
 import { openApi } from './openapi.js';
 import { PATTERN_HINTS } from '../query/filters.js';
 import { limitedStore, QueryLimiter } from './query-limiter.js';
@@ -92,12 +93,13 @@ export function build(deps: AppDeps): FastifyInstance {
   });
   const doc = openApi(!!deps.apiToken);
   app.get('/openapi.json', async () => doc);
+  if (deps.store) registerWebRoutes(app);
   // Every route is GET (and HEAD). Another method on a known path is a 405 with the methods it
   // takes, decided before any body is read.
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.routeOptions.url !== undefined) return;
     const path = req.url.split('?')[0] ?? '';
-    if (app.hasRoute({ url: path, method: 'GET' })) {
+    if (app.findRoute({ url: path, method: 'GET' })) {
       await reply.code(405).header('allow', 'GET, HEAD').send({ error: 'method_not_allowed', message: `${req.method} is not served here; use GET` });
     }
   });

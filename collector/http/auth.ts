@@ -7,9 +7,10 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { WEB_ROUTES } from './web-route.js';
 
-/** Routes open without the token: liveness, readiness, Prometheus scrapes, the API's description. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+/** Routes open without the token: liveness, readiness, Prometheus scrapes, the API's description, the web page's files (no data in them). */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', ...WEB_ROUTES]);
 
 /** The token from an Authorization header; the scheme is case-insensitive (RFC 9110). */
 export function bearerToken(header: string | undefined): string | undefined {

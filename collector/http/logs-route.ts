@@ -4,6 +4,7 @@
  * (fastify/ajv) and reach the database only as bound parameters.
  */
 import type { FastifyInstance } from 'fastify';
+import { containerEvents, containerEventsQuerySchema, containerIdParams, containerStats, containerStatsQuerySchema } from '../query/container-detail.js';
 import { listContainers, containersQuerySchema, type ContainersRequest } from '../query/containers.js';
 import { histogram, histogramQuerySchema, type HistogramRequest } from '../query/histogram.js';
 import { buildPageQuery, readPage, toLine, type PageRequest } from '../query/logs-page.js';
@@ -29,6 +30,12 @@ export function registerLogsRoute(app: FastifyInstance, store: LogStore, limits:
   );
   app.get('/api/v1/containers', { schema: { querystring: containersQuerySchema } }, async (req, reply) =>
     answering(reply, limits, async () => ({ data: await listContainers(store, db, req.query as ContainersRequest, limits.queryTimeoutMs) })),
+  );
+  app.get('/api/v1/containers/:id/stats', { schema: { params: containerIdParams, querystring: containerStatsQuerySchema } }, async (req, reply) =>
+    answering(reply, limits, () => containerStats(store, db, (req.params as { id: string }).id, req.query as { since?: string; until?: string; step?: string }, limits.queryTimeoutMs)),
+  );
+  app.get('/api/v1/containers/:id/events', { schema: { params: containerIdParams, querystring: containerEventsQuerySchema } }, async (req, reply) =>
+    answering(reply, limits, async () => ({ data: await containerEvents(store, db, (req.params as { id: string }).id, req.query as { since?: string; until?: string; limit?: number }, limits.queryTimeoutMs) })),
   );
   registerTailRoute(app, store, db, limits, hub);
   registerDeadLettersRoute(app, store, db, limits);

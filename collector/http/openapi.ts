@@ -3,6 +3,7 @@
  * for every answer (success and error), so a property-based run (schemathesis, in the tests)
  * can check what the server says against what it promises.
  */
+import { containerEventsQuerySchema, containerIdParams, containerStatsQuerySchema } from '../query/container-detail.js';
 import { containersQuerySchema } from '../query/containers.js';
 import { histogramQuerySchema } from '../query/histogram.js';
 import { deadLetterSchema, deadLettersQuerySchema } from './dead-letters-route.js';
@@ -36,6 +37,27 @@ const ERRORS = {
 };
 const TIMEOUT = { '503': json(errorBody(['query_timeout']), 'The query ran longer than SHIPLOG_API_QUERY_TIMEOUT') };
 
+const num = { type: 'number', minimum: 0 } as const;
+const containerStatsSchema = {
+  type: 'object',
+  required: ['id', 'step_seconds', 'from', 'to', 'buckets'],
+  properties: {
+    id: str,
+    step_seconds: int,
+    from: str,
+    to: str,
+    buckets: {
+      type: 'array',
+      items: { type: 'object', required: ['time'], properties: { time: str, cpu_cores: num, memory_bytes: num, memory_max_bytes: num, memory_limit_bytes: num } },
+    },
+  },
+};
+const containerEventSchema = {
+  type: 'object',
+  required: ['time', 'host', 'name', 'action'],
+  properties: { time: str, host: str, name: str, action: str, exit_code: { type: 'integer' }, health: str, old_name: str },
+};
+
 const lineSchema = {
   type: 'object',
   required: ['timestamp', 'host', 'container_id', 'container_name', 'image', 'service', 'stream', 'level', 'message', 'attributes'],
@@ -51,6 +73,7 @@ const lineSchema = {
     message: { type: 'string', description: 'The line without its trailing newline' },
     message_base64: { type: 'string', description: 'The original bytes, base64, when they are not valid UTF-8 (message then shows U+FFFD)' },
     attributes: { type: 'object', additionalProperties: str },
+    cursor: { type: 'string', description: "The line's place: as `cursor`, the lines after it (order=oldest) or before it (order=newest)" },
   },
 };
 
@@ -131,6 +154,20 @@ export function openApi(tokenRequired: boolean): object {
           summary: 'Containers seen in the window (default 24h): host, image, state, last seen, log volume',
           parameters: params(containersQuerySchema.properties),
           responses: { '200': json({ type: 'object', required: ['data'], properties: { data: { type: 'array', items: containerSchema } } }, 'The containers'), ...ERRORS, ...TIMEOUT },
+        },
+      },
+      '/api/v1/containers/{id}/stats': {
+        get: {
+          summary: "One container's CPU (cores) and memory (working set, average and peak) per bucket, from its stored stats samples; since defaults to 1h",
+          parameters: [{ name: 'id', in: 'path', required: true, schema: containerIdParams.properties.id }, ...params(containerStatsQuerySchema.properties)],
+          responses: { '200': json(containerStatsSchema, 'Buckets from `from` to `to`; a bucket without samples has only `time`'), ...ERRORS, ...TIMEOUT },
+        },
+      },
+      '/api/v1/containers/{id}/events': {
+        get: {
+          summary: "One container's lifecycle events (create, start, die with its exit code, health_status, rename, destroy…), oldest first; since defaults to 7d",
+          parameters: [{ name: 'id', in: 'path', required: true, schema: containerIdParams.properties.id }, ...params(containerEventsQuerySchema.properties)],
+          responses: { '200': json({ type: 'object', required: ['data'], properties: { data: { type: 'array', items: containerEventSchema } } }, 'The events'), ...ERRORS, ...TIMEOUT },
         },
       },
       '/api/v1/dead-letters': {

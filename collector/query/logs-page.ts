@@ -97,7 +97,8 @@ export function positionOf(r: LineRow): Position {
 /**
  * A stored line as the API returns it. `message` is text; a line whose bytes are not valid
  * UTF-8 (stored exactly, marked log.encoding=binary) shows U+FFFD there and carries its
- * original bytes in `message_base64`.
+ * original bytes in `message_base64`. `cursor` is the line's own place: passed as `cursor`, a
+ * query answers the lines after it (order=oldest) or before it (order=newest), e.g. its context.
  */
 export function toLine(r: LineRow) {
   const body = Buffer.from(r.body_hex, 'hex');
@@ -114,6 +115,7 @@ export function toLine(r: LineRow) {
     message: body.toString('utf8'),
     ...(binary ? { message_base64: body.toString('base64') } : {}),
     attributes: r.attributes,
+    cursor: encodeCursor(positionOf(r)),
   };
 }
 

@@ -12,6 +12,8 @@ command -v mvn >/dev/null || need+=(maven)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# The web page is tested in headless Chromium (Debian's package; puppeteer-core drives it, nothing is downloaded).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

@@ -90,8 +90,9 @@ const PROTECTED = [
   '/api/v1/containers',
   '/%61pi/v1/containers',
   '/api/v1/nosuch',
-  '/',
   '/nosuch',
+  '/assets/nosuch.js',
+  '/assets/../api/v1/logs?since=1h',
 ];
 
 describe('bearer token', () => {
@@ -120,7 +121,11 @@ describe('bearer token', () => {
     expect(enc.status).toBe(200);
   });
 
-  it('health, readiness, metrics and the API description stay open', async () => {
-    for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/%68ealthz']) expect((await raw(p)).status, p).toBe(200);
+  it('health, readiness, metrics, the API description and the web page (no data in it) stay open', async () => {
+    for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/%68ealthz', '/', '/assets/app.js', '/assets/app.css']) {
+      const r = await raw(p);
+      expect(r.status, p).toBe(200);
+      expect(r.text).not.toContain(SECRET_LINE);
+    }
   });
 });
