@@ -25,7 +25,7 @@ export function Chart({ title, times, series, format }: { title: string; times: 
         width: el.clientWidth,
         height: 180,
         tzDate: (ts) => (useUtc() ? uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : new Date(ts * 1000)),
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, fill: s.fill ? `${s.colour}22` : undefined, width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, fill: s.fill ? `${s.colour}22` : undefined, width: 1.5, spanGaps: false, points: { show: true, size: 4 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
         axes: [{ stroke: dim, grid: { stroke: grid }, ticks: { stroke: grid } }, { stroke: dim, grid: { stroke: grid }, ticks: { stroke: grid }, size: 70, values: (_u, vals) => vals.map(format) }],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(max, 1e-9) * 1.1] } },
         legend: { live: true },

@@ -11,6 +11,9 @@ import { href, useRoute } from './route.js';
 import { Search } from './search.js';
 import { needToken } from './state.js';
 
+/** Times a token was accepted: the views mount afresh after each. */
+let opened = 0;
+
 function TokenPrompt() {
   const [value, setValue] = useState('');
   const [error, setError] = useState('');
@@ -21,8 +24,9 @@ function TokenPrompt() {
       return;
     }
     setToken(value);
+    // The views mount again (main's key) and load with the token.
+    opened++;
     needToken.set(false);
-    location.reload();
   };
   return (
     <div class="modal">
@@ -89,7 +93,7 @@ function App() {
           UTC
         </label>
       </header>
-      <main key={utc ? 'utc' : 'local'}>{body}</main>
+      <main key={`${utc ? 'utc' : 'local'}-${opened}`}>{body}</main>
     </>
   );
 }
