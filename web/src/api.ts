@@ -151,10 +151,12 @@ export async function followTail(params: Record<string, string | number | undefi
         if (done) break;
         buf += value;
         const batch: Line[] = [];
+        // One pass over the chunk (no copy of the rest after each event), then keep the unfinished tail.
+        let at = 0;
         let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
+        while ((end = buf.indexOf('\n\n', at)) >= 0) {
+          const block = buf.slice(at, end);
+          at = end + 2;
           let event = 'message';
           let data = '';
           let id: string | undefined;
@@ -168,6 +170,7 @@ export async function followTail(params: Record<string, string | number | undefi
             if (id) lastId = id;
           }
         }
+        buf = buf.slice(at);
         if (batch.length) h.onLines(batch);
       }
       if (signal.aborted) return;
