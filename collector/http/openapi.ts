@@ -79,7 +79,7 @@ const lineSchema = {
 
 const containerSchema = {
   type: 'object',
-  required: ['host', 'id', 'name', 'image', 'service', 'state', 'last_seen', 'log_lines', 'log_bytes'],
+  required: ['host', 'id', 'name', 'image', 'service', 'state', 'restarts', 'last_seen', 'log_lines', 'log_bytes'],
   properties: {
     host: str,
     id: str,
@@ -89,6 +89,7 @@ const containerSchema = {
     state: { type: 'string', enum: ['running', 'paused', 'exited', 'created', 'removed', 'unknown'] },
     exit_code: { type: 'integer' },
     health: str,
+    restarts: { type: 'integer', minimum: 0, description: 'Starts seen in the window after its first one' },
     last_seen: str,
     last_log: str,
     log_lines: int,

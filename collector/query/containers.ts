@@ -34,6 +34,8 @@ export interface ContainerInfo {
   state: string;
   exit_code?: number;
   health?: string;
+  /** Starts seen in the window after its first one (a restart by policy or by hand). */
+  restarts: number;
   /** Newest of its last line, stats sample and event (RFC 3339). */
   last_seen: string;
   last_log?: string;
@@ -75,12 +77,12 @@ export async function listContainers(store: LogStore, db: string, req: Container
        FROM ${db}.${STATS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
     ),
-    store.query<{ host: string; id: string; name: string; image: string; last_ms: string; action: string; exit_code: number; dies: number | string; health: string; state_ms: string }>(
+    store.query<{ host: string; id: string; name: string; image: string; last_ms: string; action: string; exit_code: number; dies: number | string; starts: number | string; health: string; state_ms: string }>(
       `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, argMax(Image, Timestamp) AS image,
          toString(toUnixTimestamp64Milli(max(Timestamp))) AS last_ms,
          argMaxIf(Action, Timestamp, Action IN (${actions})) AS action,
          toString(toUnixTimestamp64Milli(maxIf(Timestamp, Action IN (${actions})))) AS state_ms,
-         argMaxIf(ExitCode, Timestamp, Action = 'die') AS exit_code, countIf(Action = 'die') AS dies,
+         argMaxIf(ExitCode, Timestamp, Action = 'die') AS exit_code, countIf(Action = 'die') AS dies, countIf(Action = 'start') AS starts,
          argMaxIf(Health, Timestamp, Action = 'health_status') AS health
        FROM ${db}.${EVENTS_TABLE} ${where} GROUP BY host, id ${settings}`,
       params,
@@ -91,7 +93,7 @@ export async function listContainers(store: LogStore, db: string, req: Container
     const k = `${r.host}\u0000${r.id}`;
     let e = byKey.get(k);
     if (!e) {
-      e = { host: r.host, id: r.id, name: r.name, image: r.image, service: r.name, state: 'unknown', last_seen: '', log_lines: 0, log_bytes: 0, statsMs: 0, stateMs: 0 };
+      e = { host: r.host, id: r.id, name: r.name, image: r.image, service: r.name, state: 'unknown', restarts: 0, last_seen: '', log_lines: 0, log_bytes: 0, statsMs: 0, stateMs: 0 };
       byKey.set(k, e);
     }
     return e;
@@ -127,6 +129,7 @@ export async function listContainers(store: LogStore, db: string, req: Container
       if (Number(r.dies) > 0 && (r.action === 'die' || r.action === 'destroy')) e.exit_code = Number(r.exit_code);
     }
     if (r.health) e.health = r.health;
+    e.restarts = Math.max(0, Number(r.starts) - 1);
   }
   const out: ContainerInfo[] = [];
   for (const { statsMs, stateMs, ...e } of byKey.values()) {

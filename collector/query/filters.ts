@@ -26,6 +26,7 @@ export const filterProperties = {
   container: { type: 'string', maxLength: 1024, description: 'Container name, exact or a glob with * and ?; several separated by commas (web,db-*)' },
   host: { type: 'string', maxLength: 256 },
   service: { type: 'string', maxLength: 256, description: 'Compose/swarm service (or the container name when it has none)' },
+  label: { type: 'string', maxLength: 1024, description: 'A container label: key=value, or key alone for any value (com.docker.compose.project=shop)' },
   stream: { type: 'string', enum: ['stdout', 'stderr'] },
   level: { type: 'string', enum: [...LEVELS], description: 'Lines of exactly this level' },
   min_level: { type: 'string', enum: [...LEVELS], description: 'Lines of this level or worse (warn: warn, error and fatal)' },
@@ -39,6 +40,7 @@ export interface LogFilters {
   container?: string;
   host?: string;
   service?: string;
+  label?: string;
   stream?: 'stdout' | 'stderr';
   level?: (typeof LEVELS)[number];
   min_level?: (typeof LEVELS)[number];
@@ -146,6 +148,16 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
   if (f.service) {
     conditions.push('ServiceName = {service:String}');
     params.service = f.service;
+  }
+  if (f.label) {
+    const eq = f.label.indexOf('=');
+    const key = eq >= 0 ? f.label.slice(0, eq) : f.label;
+    if (!key) throw new BadParameter('label', 'takes key=value or key');
+    params.label_key = `container.label.${key}`;
+    if (eq >= 0) {
+      conditions.push('ResourceAttributes[{label_key:String}] = {label_value:String}');
+      params.label_value = f.label.slice(eq + 1);
+    } else conditions.push('mapContains(ResourceAttributes, {label_key:String})');
   }
   if (f.stream) {
     conditions.push('Stream = {stream:String}');

@@ -46,6 +46,7 @@ export interface Container {
   state: string;
   exit_code?: number;
   health?: string;
+  restarts: number;
   last_seen: string;
   last_log?: string;
   log_lines: number;

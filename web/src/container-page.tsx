@@ -89,6 +89,7 @@ export function ContainerPage({ id, params }: { id: string; params: Record<strin
             <span class={`state state-${info.state}`}>{info.state}</span>
             {info.exit_code !== undefined ? <span class={`exit ${info.exit_code ? 'bad' : ''}`}>exit code {info.exit_code}</span> : null}
             {info.health ? <span class={`health health-${info.health}`}>{info.health}</span> : null}
+            {info.restarts ? <span class="dim">restarted {info.restarts}×</span> : null}
             <span class="dim">
               {info.image} · {info.host} · {id.slice(0, 12)} · {info.log_lines.toLocaleString()} lines, {bytes(info.log_bytes)} · last line {ago(info.last_log)}
             </span>

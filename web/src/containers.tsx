@@ -66,6 +66,7 @@ export function Containers({ params }: { params: Record<string, string> }) {
                   <span class={`state state-${c.state}`}>{c.state}</span>
                   {c.exit_code !== undefined ? <span class={`exit ${c.exit_code ? 'bad' : ''}`}>exit {c.exit_code}</span> : null}
                   {c.health ? <span class={`health health-${c.health}`}>{c.health}</span> : null}
+                  {c.restarts ? <span class="dim" title="restarts seen in the window"> ↻ {c.restarts}</span> : null}
                 </td>
                 <td class="dim">{c.image}</td>
                 <td class="num">{count(c.log_lines)}</td>

@@ -1,4 +1,4 @@
-/** The filter bar of Live and Search: container globs, host, service, level (and worse), stream. */
+/** The filter bar of Live and Search: container globs, host, service, a label, level (and worse), stream. */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 
@@ -29,6 +29,7 @@ export function Filters({ values, onChange, fields, children }: { values: Record
       {fields.includes('container') ? text('container', 'containers: web*,db', 12) : null}
       {fields.includes('host') ? text('host', 'host') : null}
       {fields.includes('service') ? text('service', 'service') : null}
+      {fields.includes('label') ? text('label', 'label: key=value', 11) : null}
       {fields.includes('level') ? (
         <select name="level" value={values.level ?? ''} onChange={(e) => onChange({ level: (e.target as HTMLSelectElement).value || undefined })} title="this level and worse">
           {LEVELS.map((l) => (

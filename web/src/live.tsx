@@ -27,7 +27,7 @@ export function Live({ params }: { params: Record<string, string> }) {
   const [text, setText] = useState(params.filter ?? '');
   const seenAtFollow = useRef(0);
 
-  const server = { container: params.container, host: params.host, service: params.service, min_level: params.level, stream: params.stream };
+  const server = { container: params.container, host: params.host, service: params.service, label: params.label, min_level: params.level, stream: params.stream };
   const key = JSON.stringify(server);
 
   useEffect(() => {
@@ -83,7 +83,7 @@ export function Live({ params }: { params: Record<string, string> }) {
   const setServer = (v: FilterValues) => navigate(href('live', { ...params, ...v }), true);
   return (
     <div class="view">
-      <Filters values={params} onChange={setServer} fields={['container', 'host', 'service', 'level', 'stream']}>
+      <Filters values={params} onChange={setServer} fields={['container', 'host', 'service', 'label', 'level', 'stream']}>
         <input id="q" class="grow" placeholder="Filter as you type  ( / )" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         <button onClick={() => setPause(!paused)} class={paused ? 'on' : ''} title="p">
           {paused ? `Resume (${pending.current.length} waiting)` : 'Pause'}

@@ -101,7 +101,7 @@ function App() {
 /** The filters Live and Search share, carried over when switching between them. */
 function pick(p: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['container', 'host', 'service', 'level', 'stream']) if (p[k]) out[k] = p[k];
+  for (const k of ['container', 'host', 'service', 'label', 'level', 'stream']) if (p[k]) out[k] = p[k];
   return out;
 }
 

@@ -29,7 +29,7 @@ function handle(err: unknown, setError: (s: string) => void) {
 
 export function Search({ params }: { params: Record<string, string> }) {
   const since = params.since ?? '1h';
-  const filters = { q: params.q, regex: params.regex === '1' ? 'true' : undefined, container: params.container, host: params.host, service: params.service, stream: params.stream, min_level: params.level, since, until: params.until };
+  const filters = { q: params.q, regex: params.regex === '1' ? 'true' : undefined, container: params.container, host: params.host, service: params.service, label: params.label, stream: params.stream, min_level: params.level, since, until: params.until };
   const key = JSON.stringify(filters);
   const lines = useRef<Line[]>([]);
   const next = useRef<string | null>(null);
@@ -96,7 +96,7 @@ export function Search({ params }: { params: Record<string, string> }) {
         </label>
         <button onClick={() => set({ q: q || undefined })}>Search</button>
       </div>
-      <Filters values={params} onChange={(v) => set(v)} fields={['container', 'host', 'service', 'level', 'stream']}>
+      <Filters values={params} onChange={(v) => set(v)} fields={['container', 'host', 'service', 'label', 'level', 'stream']}>
         <select name="range" value={RANGES.includes(since) && !params.until ? since : 'custom'} onChange={(e) => {
           const v = (e.target as HTMLSelectElement).value;
           if (v !== 'custom') set({ since: v, until: undefined });

@@ -20,7 +20,7 @@ const dir = tempDir('shiplog-detail-');
 let store: ChdbStore;
 let app: FastifyInstance;
 const ID = 'd4'.repeat(32);
-const container = { id: ID, name: 'worker', image: 'img:2', labels: {} };
+const container = { id: ID, name: 'worker', image: 'img:2', labels: { tier: 'back end', "it's": 'a \\ quote' } };
 /** Samples every 10 s over 10 minutes, on whole minutes, ending a minute ago. */
 const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 11 * 60_000;
 const RESTART_AT = 30; // sample index where the CPU counter starts again from 0
@@ -80,6 +80,17 @@ describe('a container in detail', () => {
     expect((r.json() as { buckets: object[] }).buckets.every((b) => Object.keys(b).length === 1)).toBe(true);
     expect((await app.inject({ url: '/api/v1/containers/xyz/stats' })).statusCode).toBe(400);
     expect((await app.inject({ url: `/api/v1/containers/${ID}/stats?step=0s` })).statusCode).toBe(400);
+  });
+
+  it('counts its restarts in the containers list, and filters lines by a label', async () => {
+    const list = (await app.inject({ url: '/api/v1/containers?since=1h' })).json() as { data: { id: string; restarts: number; state: string }[] };
+    expect(list.data.find((c) => c.id === ID)).toMatchObject({ restarts: 1 });
+    const count = async (label: string) => ((await app.inject({ url: `/api/v1/logs?since=1h&limit=100&label=${encodeURIComponent(label)}` })).json() as { data: unknown[] }).data.length;
+    expect(await count('tier=back end')).toBe(30);
+    expect(await count('tier')).toBe(30);
+    expect(await count('tier=front')).toBe(0);
+    expect(await count("it's=a \\ quote")).toBe(30);
+    expect((await app.inject({ url: '/api/v1/logs?label==x' })).statusCode).toBe(400);
   });
 
   it('lists its lifecycle events oldest first, with the exit code of a die', async () => {
