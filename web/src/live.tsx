@@ -84,7 +84,18 @@ export function Live({ params }: { params: Record<string, string> }) {
   return (
     <div class="view">
       <Filters values={params} onChange={setServer} fields={['container', 'host', 'service', 'label', 'level', 'stream']}>
-        <input id="q" class="grow" placeholder="Filter as you type  ( / )" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+        <input
+          id="q"
+          class="grow"
+          placeholder="Filter as you type  ( / )"
+          value={text}
+          onInput={(e) => {
+            const v = (e.target as HTMLInputElement).value;
+            setText(v);
+            // In the URL too (replacing, not a history entry per key), so the view can be shared.
+            history.replaceState(null, '', href('live', { ...params, filter: v || undefined }));
+          }}
+        />
         <button onClick={() => setPause(!paused)} class={paused ? 'on' : ''} title="p">
           {paused ? `Resume (${pending.current.length} waiting)` : 'Pause'}
         </button>
