@@ -159,7 +159,7 @@ function Context({ params }: { params: Record<string, string> }) {
   return (
     <div class="view">
       <div class="filters">
-        <a href="javascript:history.back()">← back</a>
+        <button onClick={() => history.back()}>← back</button>
         <b>Context</b> of a line in {params.container}@{params.host}: {n} lines before and after
         <button onClick={() => setN(n * 2)}>More</button>
       </div>

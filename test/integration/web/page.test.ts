@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
@@ -33,6 +33,12 @@ beforeAll(async () => {
   cleanups.push(() => browser.close());
 }, 120_000);
 
+/** Exceptions and console errors of the pages opened by a test: none is expected. */
+const pageErrors: string[] = [];
+afterEach(() => {
+  expect(pageErrors.splice(0), 'errors in the page').toEqual([]);
+});
+
 afterAll(async () => {
   await runCleanups(cleanups);
 });
@@ -40,12 +46,13 @@ afterAll(async () => {
 async function open(hash: string, p?: Page): Promise<Page> {
   const page = p ?? (await browser.newPage());
   if (!p) {
-    const errors: string[] = [];
+    const errors = pageErrors;
     page.on('pageerror', (e) => errors.push(String(e)));
-    cleanups.push(async () => {
-      expect(errors, 'errors in the page').toEqual([]);
-      await page.close().catch(() => undefined);
+    // Console errors too: a Content-Security-Policy violation shows only there.
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
     });
+    cleanups.push(() => page.close().catch(() => undefined));
     await page.setViewport({ width: 1280, height: 720 });
   }
   await page.goto(`${u.url}/${hash}`);
