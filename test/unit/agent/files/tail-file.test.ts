@@ -1,0 +1,115 @@
+/**
+ * FileTail on real files in a temp folder, changed the ways Docker's json-file driver changes
+ * them: appended bytes arrive in order; a rotation (rename to .1, new file) loses nothing; a
+ * truncation starts over and is reported; a deleted file is read to its end; a checkpoint whose
+ * file was rotated meanwhile resumes in the rotated file at its offset.
+ */
+import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileTail, type FilePosition } from '../../../../agent/files/tail-file.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(from?: (path: string) => FilePosition) {
+  const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-'));
+  dirs.push(dir);
+  const path = join(dir, 'c-json.log');
+  const got: Buffer[] = [];
+  const positions: FilePosition[] = [];
+  const events: string[] = [];
+  const ac = new AbortController();
+  const start = () =>
+    new FileTail(
+      path,
+      from?.(path),
+      (b, at) => {
+        got.push(b);
+        positions.push(at);
+      },
+      { pollMs: 50, signal: ac.signal, onEvent: (what) => events.push(what) },
+    ).run();
+  const text = () => Buffer.concat(got).toString();
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!cond()) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(text())}`);
+  };
+  return { path, got, positions, events, ac, start, text, until };
+}
+
+describe('FileTail', () => {
+  it('hands on appended bytes in order with the position after them', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'one\n');
+    const run = t.start();
+    for (let i = 0; i < 20; i++) appendFileSync(t.path, `line ${i}\n`);
+    await t.until(() => t.text().endsWith('line 19\n'), 'the appends');
+    t.ac.abort();
+    expect(await run).toBe('aborted');
+    expect(t.text()).toBe(`one\n${Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join('')}`);
+    expect(t.positions.at(-1)?.offset).toBe(statSync(t.path).size);
+    expect(t.positions.at(-1)?.ino).toBe(String(statSync(t.path, { bigint: true }).ino));
+  });
+
+  it('follows a rotation: the old file to its end, then the new one, nothing lost', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'a\n');
+    const run = t.start();
+    await t.until(() => t.text() === 'a\n', 'the first line');
+    appendFileSync(t.path, 'b\n');
+    renameSync(t.path, `${t.path}.1`);
+    appendFileSync(`${t.path}.1`, 'c written late to the old file\n');
+    writeFileSync(t.path, 'd\n');
+    await t.until(() => t.text().endsWith('d\n'), 'the new file');
+    appendFileSync(t.path, 'e\n');
+    await t.until(() => t.text().endsWith('e\n'), 'an append to the new file');
+    t.ac.abort();
+    await run;
+    expect(t.text()).toBe('a\nb\nc written late to the old file\nd\ne\n');
+    expect(t.events).toContain('rotated');
+  });
+
+  it('starts over after a truncation, and says so', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'long first content\n');
+    const run = t.start();
+    await t.until(() => t.text() === 'long first content\n', 'the content');
+    truncateSync(t.path, 0);
+    appendFileSync(t.path, 'new\n');
+    await t.until(() => t.text().endsWith('new\n'), 'the new content');
+    t.ac.abort();
+    await run;
+    expect(t.events).toContain('truncated');
+  });
+
+  it('reads a deleted file to its end, then ends', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'x\n');
+    const run = t.start();
+    await t.until(() => t.text() === 'x\n', 'the content');
+    appendFileSync(t.path, 'last words\n');
+    unlinkSync(t.path);
+    expect(await run).toBe('deleted');
+    expect(t.text()).toBe('x\nlast words\n');
+  });
+
+  it('resumes a checkpoint whose file was rotated meanwhile: from its offset in .1, then the current file', async () => {
+    const checkpoint: { at?: FilePosition } = {};
+    const t = setup(() => checkpoint.at as FilePosition);
+    writeFileSync(t.path, 'shipped\nnot yet\n');
+    const s = statSync(t.path, { bigint: true });
+    checkpoint.at = { dev: String(s.dev), ino: String(s.ino), offset: 'shipped\n'.length };
+    renameSync(t.path, `${t.path}.1`);
+    writeFileSync(t.path, 'newer\n');
+    const run = t.start();
+    await t.until(() => t.text().endsWith('newer\n'), 'the current file');
+    t.ac.abort();
+    await run;
+    expect(t.text()).toBe('not yet\nnewer\n');
+    expect(t.events).toContain('resumed-rotated');
+  });
+});
