@@ -2,8 +2,8 @@
  * Follows one log file the way Docker's json-file driver writes it (issue 16's file mode; not
  * yet wired into the agent): bytes are handed on in order with the position after them, and
  * the file is followed by its identity (device + inode), not its name:
- *   - appended bytes are read as they come (fs.watch wakes the reader; a slow poll is the
- *     fallback where watching is not possible);
+ *   - appended bytes are read as they come (fs.watch wakes the reader; a slow poll, one timer
+ *     shared by every file followed, is the fallback where watching is not possible);
  *   - rotation (the file renamed to <name>.1 and a new one created): the old file is read to its
  *     end through the descriptor still open, then the new one from its start;
  *   - truncation (the file shorter than the position): reading starts over at 0, reported;
@@ -26,7 +26,7 @@ export interface FilePosition {
 export type TailEnd = 'deleted' | 'aborted';
 
 export interface TailOptions {
-  /** How often the file is looked at when no change was signalled. */
+  /** How often the file is looked at when no change was signalled (one timer shared by all tails of this period). */
   pollMs: number;
   signal: AbortSignal;
   /** Told of what happened to the file (rotation, truncation), for the log and the metrics. */
@@ -36,6 +36,49 @@ export interface TailOptions {
 }
 
 const CHUNK = 256 * 1024;
+
+/**
+ * One timer for all the files followed, however many: every waiting tail is woken at each tick
+ * of its period (hundreds of containers cost one timer per poll period, not hundreds). The timer
+ * runs only while a tail waits, and never keeps the process alive.
+ */
+class Ticker {
+  private readonly waiting = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly periodMs: number) {}
+
+  add(wake: () => void): void {
+    this.waiting.add(wake);
+    this.timer ??= setInterval(() => {
+      for (const w of [...this.waiting]) w();
+    }, this.periodMs).unref();
+  }
+
+  remove(wake: () => void): void {
+    this.waiting.delete(wake);
+    if (this.waiting.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  get size(): number {
+    return this.waiting.size;
+  }
+}
+
+const tickers = new Map<number, Ticker>();
+
+/** The shared ticker of this period (for tests: how many tails wait on it). */
+export function tickerOf(periodMs: number): { readonly size: number } & Pick<Ticker, 'add' | 'remove'> {
+  let t = tickers.get(periodMs);
+  if (!t) {
+    t = new Ticker(periodMs);
+    tickers.set(periodMs, t);
+  }
+  return t;
+}
 
 interface Ident {
   dev: bigint | string;
@@ -185,15 +228,16 @@ export class FileTail {
       this.changed = false;
       return Promise.resolve();
     }
+    const ticker = tickerOf(this.opts.pollMs);
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        ticker.remove(done);
         this.opts.signal.removeEventListener('abort', done);
         this.wake = undefined;
         this.changed = false;
         resolve();
       };
-      const timer = setTimeout(done, this.opts.pollMs);
+      ticker.add(done);
       this.wake = done;
       this.opts.signal.addEventListener('abort', done, { once: true });
     });

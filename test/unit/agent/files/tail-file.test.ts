@@ -8,7 +8,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileTail, type FilePosition } from '../../../../agent/files/tail-file.js';
+import { FileTail, tickerOf, type FilePosition } from '../../../../agent/files/tail-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -111,5 +111,25 @@ describe('FileTail', () => {
     await run;
     expect(t.text()).toBe('not yet\nnewer\n');
     expect(t.events).toContain('resumed-rotated');
+  });
+});
+
+describe('FileTail polling', () => {
+  it('many followed files share one poll timer, which stops when none waits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-many-'));
+    dirs.push(dir);
+    const ac = new AbortController();
+    const period = 77;
+    const runs = Array.from({ length: 200 }, (_, i) => {
+      const p = join(dir, `c${i}-json.log`);
+      writeFileSync(p, `${i}\n`);
+      return new FileTail(p, undefined, () => undefined, { pollMs: period, signal: ac.signal }).run();
+    });
+    const ticker = tickerOf(period);
+    for (let i = 0; i < 200 && ticker.size < 200; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ticker.size).toBe(200);
+    ac.abort();
+    expect(await Promise.all(runs)).toEqual(runs.map(() => 'aborted'));
+    expect(ticker.size).toBe(0);
   });
 });
