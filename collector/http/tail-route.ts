@@ -53,7 +53,12 @@ export function registerTailRoute(app: FastifyInstance, store: LogStore, db: str
     res.write(': shiplog live tail\n\n');
     // Joined before the backlog is read, so nothing stored in between is missed.
     const sub = hub.subscribe(filters, res);
-    req.raw.on('close', () => sub.end('closed'));
+    // A client gone: the request or the response closes (whichever Node reports first); a close
+    // both miss is still found by the next write (a line, or the keep-alive comment).
+    const gone = () => sub.end('closed');
+    req.raw.on('close', gone);
+    res.on('close', gone);
+    if (res.destroyed) gone();
     /** The lines stored with a time in [fromMs, toMs): those the client has, or must not get as new. */
     const storedBetween = async (fromMs: number, toMs: number) =>
       (await readPage(store, buildPageQuery(db, LOGS_TABLE, { ...filters, since: new Date(fromMs).toISOString(), until: new Date(toMs).toISOString(), limit: MAX_LIMIT, order: 'newest' }, limits))).rows;
