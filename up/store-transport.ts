@@ -92,7 +92,7 @@ export class StoreTransport implements Transport {
     }
     const topic = kind === LOGS ? INPROC_TOPIC : `${INPROC_TOPIC}.${kind.name}`;
     const first = base;
-    const incoming = records.map((r, i) => ({ offset: String(first + i), key: Buffer.from(r.key), value: Buffer.from(r.value) }));
+    const incoming = records.map((r, i) => ({ offset: String(first + i), key: r.key, value: r.value }));
     await ingest(kind, { topic, partition: 0, records: incoming, storedUpTo: null, tokenBase: `${INPROC_TOPIC}:${process.pid}` }, this.ingestTarget, this.context);
   }
 

@@ -23,13 +23,19 @@ const validators = {
 
 export type RecordKind = keyof typeof validators;
 
-/** validate = false: parsed only (records this process's own agent made, already in the schema's shape). */
-export function decodeRecord<T = LogRecord>(value: Buffer | null, maxBytes: number, kind: RecordKind = 'logs', validate = true): Decoded<T> {
+/**
+ * value: the record's bytes (from Kafka), or its JSON text (from this process's own agent, in
+ * `shiplog up`: parsed as it is, without a round trip through bytes).
+ * validate = false: parsed only (records this process's own agent made, already in the schema's shape).
+ */
+export function decodeRecord<T = LogRecord>(value: Buffer | string | null, maxBytes: number, kind: RecordKind = 'logs', validate = true): Decoded<T> {
   if (!value || value.length === 0) return { ok: false, reason: 'empty', detail: 'record has no value' };
-  if (value.length > maxBytes) return { ok: false, reason: 'oversized', detail: `record is ${value.length} bytes; the limit is ${maxBytes}` };
+  // Text of n characters is at most 3n bytes in UTF-8: counted only when it could be over.
+  const bytes = typeof value === 'string' ? (value.length * 3 <= maxBytes ? value.length : Buffer.byteLength(value)) : value.length;
+  if (bytes > maxBytes) return { ok: false, reason: 'oversized', detail: `record is ${bytes} bytes; the limit is ${maxBytes}` };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
   } catch (err) {
     return { ok: false, reason: 'not_json', detail: `not JSON: ${(err as Error).message.slice(0, 200)}` };
   }

@@ -22,12 +22,15 @@ import { storeLogRows, type BatchRecord } from './store-log-rows.js';
 
 const tracer = trace.getTracer('shiplog-collector');
 
-/** One record as it arrived (a Kafka message, or the in-process agent's record). */
+/** One record as it arrived: a Kafka message's bytes, or the in-process agent's JSON text. */
 export interface Incoming {
   offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
 }
+
+/** Bytes of a key or value, for a record set apart (text only becomes bytes then). */
+const bytesOf = (v: Buffer | string | null): Buffer | null => (typeof v === 'string' ? Buffer.from(v) : v);
 
 /** A record set apart with the reason: to the DLQ topic, or the dead-letter table of `shiplog up`. */
 export interface Rejected {
@@ -125,7 +128,7 @@ async function ingestLogs(kind: LogKind, b: IngestBatch, target: IngestTarget, c
     }
     firstNew ??= m.offset;
     if (!d.ok) {
-      rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+      rejected.push({ topic, partition, offset: m.offset, key: bytesOf(m.key), value: bytesOf(m.value), reason: d.reason, detail: d.detail });
       continue;
     }
     const at = { topic, partition, offset: m.offset };
@@ -133,7 +136,7 @@ async function ingestLogs(kind: LogKind, b: IngestBatch, target: IngestTarget, c
       enc.add(d.record, at, only);
       accepted.push({ m, rec: d.record, at, only });
     } catch (err) {
-      rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: (err as Error).message });
+      rejected.push({ topic, partition, offset: m.offset, key: bytesOf(m.key), value: bytesOf(m.value), reason: 'unencodable', detail: (err as Error).message });
     }
   }
   const token = `${b.tokenBase}:${firstNew}-${b.records[b.records.length - 1]?.offset}`;
@@ -152,7 +155,7 @@ async function ingestLogs(kind: LogKind, b: IngestBatch, target: IngestTarget, c
         insert: (buf, tok) => timedInsert(kind.table, kind.columns, buf, tok, target, ctx),
         deadLetter: async (r, line, oneLine: LogRecord, detail) => {
           ctx.log.warn({ topic, partition, offset: r.at.offset, line, detail }, 'the store refused a line; setting it apart, storing the rest');
-          await setApart([{ topic, partition, offset: r.at.offset, line, key: r.m.key, value: Buffer.from(JSON.stringify(oneLine)), reason: 'unstorable', detail }], token, target, ctx);
+          await setApart([{ topic, partition, offset: r.at.offset, line, key: bytesOf(r.m.key), value: Buffer.from(JSON.stringify(oneLine)), reason: 'unstorable', detail }], token, target, ctx);
         },
       });
     } finally {
@@ -181,13 +184,13 @@ async function ingestRows<R>(kind: RowKind<R>, b: IngestBatch, target: IngestTar
     firstNew ??= m.offset;
     const d = decodeRecord<R>(m.value, ctx.maxRecordBytes, kind.name, ctx.validate);
     if (!d.ok) {
-      rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: d.reason, detail: d.detail });
+      rejected.push({ topic, partition, offset: m.offset, key: bytesOf(m.key), value: bytesOf(m.value), reason: d.reason, detail: d.detail });
       continue;
     }
     try {
       accepted.push({ m, rec: d.record, row: kind.row(d.record, { topic, partition, offset: m.offset }) });
     } catch (err) {
-      rejected.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, reason: 'unencodable', detail: (err as Error).message });
+      rejected.push({ topic, partition, offset: m.offset, key: bytesOf(m.key), value: bytesOf(m.value), reason: 'unencodable', detail: (err as Error).message });
     }
   }
   const token = `${b.tokenBase}:${firstNew}-${b.records[b.records.length - 1]?.offset}`;
@@ -200,7 +203,7 @@ async function ingestRows<R>(kind: RowKind<R>, b: IngestBatch, target: IngestTar
     () => accepted,
     (part) => timedInsert(kind.table, kind.columns, encode(part), `${token}/${(part[0] as Row).m.offset}-${(part[part.length - 1] as Row).m.offset}`, target, ctx),
     async (row, detail) => {
-      await setApart([{ topic, partition, offset: row.m.offset, key: row.m.key, value: row.m.value, reason: 'unstorable', detail }], token, target, ctx);
+      await setApart([{ topic, partition, offset: row.m.offset, key: bytesOf(row.m.key), value: bytesOf(row.m.value), reason: 'unstorable', detail }], token, target, ctx);
     },
   );
   const refused = new Set(r.refused);

@@ -37,3 +37,16 @@ describe('decodeRecord', () => {
     expect(decodeRecord(Buffer.from(JSON.stringify({ ...stats, ts: '2026-11-23T16:00:00.5Z' })), 1 << 20, 'stats')).toMatchObject({ ok: true });
   });
 });
+
+describe('decodeRecord on JSON text (the in-process agent of shiplog up)', () => {
+  it('parses text as bytes would be parsed, and counts its size in UTF-8 bytes', () => {
+    const rec = { v: 1, type: 'logs', host: 'h', container: { id: 'a'.repeat(64), name: 'n', image: 'i', labels: {} }, lines: [{ ts: '2026-11-25T10:00:00.000000001Z', stream: 'stdout', msg: '日本' }], cursor: { stdout: { ts: '2026-11-25T10:00:00.000000001Z', n: 1 } } };
+    const text = JSON.stringify(rec);
+    expect(decodeRecord(text, 1 << 20)).toEqual(decodeRecord(Buffer.from(text), 1 << 20));
+    const bytes = Buffer.byteLength(text);
+    // Over the limit by bytes though not by characters: refused with its byte count.
+    expect(decodeRecord(text, bytes - 1)).toEqual({ ok: false, reason: 'oversized', detail: `record is ${bytes} bytes; the limit is ${bytes - 1}` });
+    expect(decodeRecord(text, bytes).ok).toBe(true);
+    expect(decodeRecord('', 10)).toMatchObject({ ok: false, reason: 'empty' });
+  });
+});
