@@ -3,6 +3,8 @@
  * this browser session only), JSON requests, and the live tail read as Server-Sent Events over
  * fetch (EventSource cannot send a token), resumed after a break with Last-Event-ID.
  */
+// The one SSE parser, shared with the CLI (it uses no Node API).
+import { SseParser } from '../../lib/sse.js';
 
 export interface Line {
   timestamp: string;
@@ -146,32 +148,17 @@ export async function followTail(params: Record<string, string | number | undefi
       h.onState('live');
       wait = 500;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = '';
+      const parser = new SseParser();
       while (true) {
         const { value, done } = await reader.read();
         if (done) break;
-        buf += value;
+        // The lines of one network chunk are handed on together: one render per chunk.
         const batch: Line[] = [];
-        // One pass over the chunk (no copy of the rest after each event), then keep the unfinished tail.
-        let at = 0;
-        let end: number;
-        while ((end = buf.indexOf('\n\n', at)) >= 0) {
-          const block = buf.slice(at, end);
-          at = end + 2;
-          let event = 'message';
-          let data = '';
-          let id: string | undefined;
-          for (const l of block.split('\n')) {
-            if (l.startsWith('data:')) data += (data ? '\n' : '') + l.slice(l[5] === ' ' ? 6 : 5);
-            else if (l.startsWith('event:')) event = l.slice(6).trim();
-            else if (l.startsWith('id:')) id = l.slice(3).trim();
-          }
-          if (event === 'message' && data) {
-            batch.push(JSON.parse(data) as Line);
-            if (id) lastId = id;
-          }
+        for (const ev of parser.push(value)) {
+          if (ev.event !== 'message') continue;
+          batch.push(JSON.parse(ev.data) as Line);
+          if (ev.id) lastId = ev.id;
         }
-        buf = buf.slice(at);
         if (batch.length) h.onLines(batch);
       }
       if (signal.aborted) return;
