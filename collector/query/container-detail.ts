@@ -5,8 +5,8 @@
  */
 import { EVENTS_TABLE, rfc3339NanoSql, STATS_TABLE } from '../store/schema.js';
 import type { LogStore } from '../store/store.js';
-import { BadParameter, filterProperties, logFilters, timeLimitSql, whereSql } from './filters.js';
-import { parseDurationMs } from '../../lib/env-config.js';
+import { bucketRange, emptyBuckets } from './buckets.js';
+import { filterProperties, logFilters, timeLimitSql, whereSql } from './filters.js';
 
 export const containerIdParams = {
   type: 'object',
@@ -64,15 +64,8 @@ const idCondition = (params: Record<string, string | number>, id: string) => {
 
 export async function containerStats(store: LogStore, db: string, id: string, req: { since?: string; until?: string; step?: string }, queryTimeoutMs: number, now = Date.now()): Promise<ContainerStats> {
   const where = logFilters({ since: req.since ?? '1h', until: req.until }, now);
-  const fromS = Number((where.since as bigint) / 1_000_000_000n);
-  const toS = where.until !== undefined ? Number((where.until - 1n) / 1_000_000_000n) + 1 : Math.ceil(now / 1000);
-  const span = Math.max(1, toS - fromS);
-  let step: number;
-  if (req.step) {
-    step = (parseDurationMs(req.step) ?? 0) / 1000;
-    if (step < 1) throw new BadParameter('step', `"${req.step}" is not a whole number of seconds (10s, 1m, 1h)`);
-    if (Math.ceil(span / step) > MAX_BUCKETS) throw new BadParameter('step', `${req.step} gives ${Math.ceil(span / step)} buckets over this range; at most ${MAX_BUCKETS}`);
-  } else step = NICE_SECONDS.find((s) => span / s <= AUTO_BUCKETS) ?? Math.ceil(span / AUTO_BUCKETS);
+  const range = bucketRange(where, now, req.step, { parameter: 'step', maxBuckets: MAX_BUCKETS, autoBuckets: AUTO_BUCKETS, nice: NICE_SECONDS });
+  const { fromS, toS, step } = range;
   const params = where.params as Record<string, string | number>;
   const conditions = [...where.conditions, idCondition(params, id)];
   params.step = step;
@@ -95,16 +88,9 @@ export async function containerStats(store: LogStore, db: string, id: string, re
      ${timeLimitSql(queryTimeoutMs)}`,
     params,
   );
-  const first = Math.floor(fromS / step) * step;
-  const buckets: StatsBucket[] = [];
-  const byTime = new Map<number, StatsBucket>();
-  for (let t = first; t < toS; t += step) {
-    const b: StatsBucket = { time: new Date(t * 1000).toISOString() };
-    buckets.push(b);
-    byTime.set(t, b);
-  }
+  const { list: buckets, at } = emptyBuckets(range, (time): StatsBucket => ({ time }));
   for (const r of rows) {
-    const b = byTime.get(Number(r.t));
+    const b = at.get(Number(r.t));
     if (!b || Number(r.n) === 0) continue;
     if (Number(r.dt_ns) > 0) b.cpu_cores = Number(r.cpu_ns) / Number(r.dt_ns);
     b.memory_bytes = Math.round(Number(r.mem_avg));

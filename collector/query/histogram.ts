@@ -4,9 +4,9 @@
  * ClickHouse's toStartOfInterval does) and every bucket of the range is answered, empty ones
  * as zero.
  */
-import { parseDurationMs } from '../../lib/env-config.js';
 import type { LogStore } from '../store/store.js';
-import { BadParameter, filterProperties, logFilters, timeLimitSql, whereSql, type LogFilters } from './filters.js';
+import { bucketRange, emptyBuckets } from './buckets.js';
+import { filterProperties, logFilters, timeLimitSql, whereSql, type LogFilters } from './filters.js';
 
 export const MAX_BUCKETS = 1000;
 /** Intervals chosen when none is asked for: the smallest that gives at most AUTO_BUCKETS. */
@@ -39,19 +39,8 @@ const MAX_INTERVAL_S = 3650 * 86_400;
 
 export async function histogram(store: LogStore, db: string, table: string, req: HistogramRequest, queryTimeoutMs: number, now = Date.now()): Promise<Histogram> {
   const where = logFilters({ ...req, since: req.since ?? '1h' }, now);
-  const fromS = Number((where.since as bigint) / 1_000_000_000n);
-  const toS = where.until !== undefined ? Number((where.until - 1n) / 1_000_000_000n) + 1 : Math.ceil(now / 1000);
-  const span = Math.max(1, toS - fromS);
-  let step: number;
-  if (req.interval) {
-    const ms = parseDurationMs(req.interval);
-    if (ms === undefined || ms < 1000 || ms % 1000 !== 0) throw new BadParameter('interval', `"${req.interval}" is not a whole number of seconds (10s, 1m, 1h)`);
-    if (ms > MAX_INTERVAL_S * 1000) throw new BadParameter('interval', `${req.interval} is longer than the ${MAX_INTERVAL_S / 86_400} days allowed`);
-    step = ms / 1000;
-    if (Math.ceil(span / step) > MAX_BUCKETS) throw new BadParameter('interval', `${req.interval} gives ${Math.ceil(span / step)} buckets over this range; at most ${MAX_BUCKETS} (use a wider interval or a shorter range)`);
-  } else {
-    step = NICE_SECONDS.find((s) => span / s <= AUTO_BUCKETS) ?? Math.ceil(span / AUTO_BUCKETS);
-  }
+  const range = bucketRange(where, now, req.interval, { parameter: 'interval', maxBuckets: MAX_BUCKETS, autoBuckets: AUTO_BUCKETS, nice: NICE_SECONDS, maxStepS: MAX_INTERVAL_S });
+  const { fromS, toS, step } = range;
   where.params.step = step;
   const rows = await store.query<{ t: number | string; level: string; n: number | string }>(
     `SELECT toUnixTimestamp(toStartOfInterval(TimestampTime, toIntervalSecond({step:UInt32}))) AS t, lower(SeverityText) AS level, count() AS n
@@ -62,16 +51,9 @@ export async function histogram(store: LogStore, db: string, table: string, req:
      ${timeLimitSql(queryTimeoutMs)}`,
     where.params,
   );
-  const first = Math.floor(fromS / step) * step;
-  const buckets: Histogram['buckets'] = [];
-  const byTime = new Map<number, Histogram['buckets'][number]>();
-  for (let t = first; t < toS; t += step) {
-    const b = { time: new Date(t * 1000).toISOString(), total: 0, levels: {} as Record<string, number> };
-    buckets.push(b);
-    byTime.set(t, b);
-  }
+  const { list: buckets, at } = emptyBuckets(range, (time): Histogram['buckets'][number] => ({ time, total: 0, levels: {} }));
   for (const r of rows) {
-    const b = byTime.get(Number(r.t));
+    const b = at.get(Number(r.t));
     if (!b) continue;
     const level = r.level || 'unknown';
     b.levels[level] = (b.levels[level] ?? 0) + Number(r.n);
