@@ -12,14 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { RowEncoder } from '../collector/ingest/encode-rows.js';
 import { build } from '../collector/http/app.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
-import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
 import { readSse } from '../lib/sse.js';
-import { RealisticLogs } from './gen/realistic-logs.js';
+import { storeRealistic } from './gen/realistic-logs.js';
 import { IMAGE, runScenarios, saveResult, sh, shAsync, sleep, startShiplog, type BenchEnv } from './lib/env.js';
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
@@ -94,21 +92,7 @@ async function apiNeedle(env: BenchEnv): Promise<void> {
   const rows = Number(process.env.BENCH_ROWS ?? 5_000_000);
   const store = new ChdbStore(join(env.tmp('bench-api-'), 'chdb'));
   await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('bench', 'silent'));
-  const gen = new RealisticLogs({ containers: 40, spanMs: 2 * 86_400_000 });
-  const now = Date.now();
-  const needleAt = Math.floor(rows * 0.8);
-  const t0 = Date.now();
-  let offset = 0;
-  for (let n = 0, batch = 0; n < rows; batch++) {
-    const enc = new RowEncoder();
-    // 40 records of 250 lines a call; ten calls an insert.
-    for (let k = 0; k < 10; k++) {
-      for (const rec of gen.batch(250, now, rows, (i) => (i === needleAt ? 'payment gateway said needle-7f3a9c' : undefined))) enc.add(rec, { topic: 'shiplog.logs', partition: 0, offset: String(offset++) });
-    }
-    n += enc.rows;
-    await store.insertTsv('otel_logs', LOG_INSERT_COLUMNS, enc.take(), `b-${batch}`);
-  }
-  const loadSec = (Date.now() - t0) / 1000;
+  const loadSec = await storeRealistic(store, rows, 'payment gateway said needle-7f3a9c');
   await store.exec('OPTIMIZE TABLE shiplog.otel_logs FINAL');
   const app = build({ registry: new Registry(), store, status: () => ({ consuming: true, storage: 'up', storageKind: 'chdb' }) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

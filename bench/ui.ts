@@ -22,7 +22,7 @@ import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
-import { RealisticLogs } from './gen/realistic-logs.js';
+import { storeRealistic } from './gen/realistic-logs.js';
 import { root, runScenarios, saveResult, type BenchEnv } from './lib/env.js';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] as number;
@@ -35,17 +35,7 @@ async function ui(env: BenchEnv): Promise<void> {
   const store = new ChdbStore(join(process.env.BENCH_UI_DATA ?? env.tmp('bench-ui-'), 'chdb'));
   await migrate(store, { database: 'shiplog', retentionDays: 30 }, createLogger('bench', 'silent'));
   const stored = Number((await store.query<{ n: string }>("SELECT toString(count()) AS n FROM shiplog.otel_logs WHERE ServiceName != 'flood'"))[0]?.n ?? 0);
-  const gen = new RealisticLogs({ containers: 40, spanMs: 2 * 86_400_000 });
-  const now = Date.now();
-  const t0 = Date.now();
-  let offset = 0;
-  for (let n = stored >= rows ? rows : 0, batch = 0; n < rows; batch++) {
-    const enc = new RowEncoder();
-    for (let k = 0; k < 10; k++) for (const rec of gen.batch(250, now, rows, (i) => (i === Math.floor(rows * 0.8) ? 'payment gateway said needle-7f3a9c' : undefined))) enc.add(rec, { topic: 'shiplog.logs', partition: 0, offset: String(offset++) });
-    n += enc.rows;
-    await store.insertTsv('otel_logs', LOG_INSERT_COLUMNS, enc.take(), `b-${batch}`);
-  }
-  const loadSec = (Date.now() - t0) / 1000;
+  const loadSec = stored >= rows ? 0 : await storeRealistic(store, rows, 'payment gateway said needle-7f3a9c');
   await store.exec('OPTIMIZE TABLE shiplog.otel_logs FINAL');
   const app = build({ registry: new Registry(), store, status: () => ({ consuming: true, storage: 'up', storageKind: 'chdb' }) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,6 +3,9 @@
  * Java stack traces, plain info/warn lines) as agent records, for storage and query figures.
  */
 import type { LogRecord } from '../../agent/ship/record.js';
+import { RowEncoder } from '../../collector/ingest/encode-rows.js';
+import { LOG_INSERT_COLUMNS } from '../../collector/store/schema.js';
+import type { LogStore } from '../../collector/store/store.js';
 
 /** Small fast PRNG (mulberry32) so every run makes the same data. */
 export function rng(seed: number): () => number {
@@ -98,4 +101,26 @@ export class RealisticLogs {
     this.produced += perRecord * n;
     return out;
   }
+}
+
+/**
+ * Stores `rows` realistic lines in a store for the query benchmarks: 40 containers over the last
+ * two days, one line at 80 % of them replaced by `needle`; ten records of 250 lines a container
+ * per insert. Returns the seconds it took.
+ */
+export async function storeRealistic(store: LogStore, rows: number, needle: string): Promise<number> {
+  const gen = new RealisticLogs({ containers: 40, spanMs: 2 * 86_400_000 });
+  const now = Date.now();
+  const needleAt = Math.floor(rows * 0.8);
+  const t0 = Date.now();
+  let offset = 0;
+  for (let n = 0, batch = 0; n < rows; batch++) {
+    const enc = new RowEncoder();
+    for (let k = 0; k < 10; k++) {
+      for (const rec of gen.batch(250, now, rows, (i) => (i === needleAt ? needle : undefined))) enc.add(rec, { topic: 'shiplog.logs', partition: 0, offset: String(offset++) });
+    }
+    n += enc.rows;
+    await store.insertTsv('otel_logs', LOG_INSERT_COLUMNS, enc.take(), `b-${batch}`);
+  }
+  return (Date.now() - t0) / 1000;
 }
