@@ -37,11 +37,11 @@ start() {
   for _ in $(seq 1 150); do
     if [ -S "$sock" ] && DOCKER_HOST="unix://$sock" docker version >/dev/null 2>&1; then break; fi
     if ! kill -0 "$(cat "$dir/dockerd.launcher.pid")" 2>/dev/null; then
-      echo "docker.sh: dockerd exited; its log:" >&2; tail -30 "$dir/dockerd.log" >&2; exit 1
+      echo "docker.sh: dockerd exited; its log:" >&2; tail -n 30 "$dir/dockerd.log" >&2; exit 1
     fi
     sleep 0.2
   done
-  DOCKER_HOST="unix://$sock" docker version >/dev/null || { echo "docker.sh: dockerd did not answer" >&2; tail -30 "$dir/dockerd.log" >&2; exit 1; }
+  DOCKER_HOST="unix://$sock" docker version >/dev/null || { echo "docker.sh: dockerd did not answer" >&2; tail -n 30 "$dir/dockerd.log" >&2; exit 1; }
   if ! DOCKER_HOST="unix://$sock" docker image inspect "$image" >/dev/null 2>&1; then
     local root="$dir/rootfs"
     rm -rf "$root"; mkdir -p "$root/bin" "$root/tmp" "$root/etc"

@@ -8,13 +8,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freePorts } from '../helpers/ports.js';
 
 const here = resolve(import.meta.dirname);
-
-function freePortBase(): number {
-  // A port pair (broker, controller) unlikely to collide with other runs on this machine.
-  return 20000 + Math.floor(Math.random() * 20000) * 2;
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: (() => void)[] = [];
@@ -26,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (!process.env.SHIPLOG_KAFKA_BROKERS) {
     const dir = mkdtempSync(join(tmpdir(), 'shiplog-kafka-'));
-    const brokers = execFileSync('bash', [join(here, 'kafka.sh'), 'start', dir, String(freePortBase())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const brokers = execFileSync('bash', [join(here, 'kafka.sh'), 'start', dir, String(await freePorts(2))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     process.env.SHIPLOG_KAFKA_BROKERS = brokers;
     stops.push(() => execFileSync('bash', [join(here, 'kafka.sh'), 'stop', dir], { stdio: 'inherit' }));
   }

@@ -71,16 +71,28 @@ PROPS
   setsid java "${jvm[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 < /dev/null &
   echo $! > "$dir/kafka.pid"
   for _ in $(seq 1 300); do
-    if grep -q 'Kafka Server started\|KafkaRaftServer.*started\|Transition from STARTING to STARTED' "$dir/broker.log" "$dir/stdout.log" 2>/dev/null \
+    # The broker logs "Transition from STARTING to STARTED" even when a listener failed to bind
+    # (and then shuts down), so only KafkaRaftServer's last line counts, and a bind failure ends
+    # the wait at once (a connect test alone would reach whoever holds the port).
+    if grep -q 'Socket server failed to bind' "$dir/broker.log" 2>/dev/null; then
+      echo "kafka.sh: broker could not listen:" >&2; grep -m1 'Socket server failed to bind' "$dir/broker.log" >&2
+      halt "$dir"; exit 1
+    fi
+    if grep -q 'Kafka Server started' "$dir/broker.log" "$dir/stdout.log" 2>/dev/null \
       && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "127.0.0.1:$port"; return
     fi
     if ! kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; then
-      echo "kafka.sh: broker exited:" >&2; tail -40 "$dir/stdout.log" "$dir/broker.log" >&2 2>/dev/null; exit 1
+      local status=0; wait "$(cat "$dir/kafka.pid")" || status=$?
+      # A status over 128 is a signal (137: SIGKILL, e.g. the kernel's OOM killer).
+      echo "kafka.sh: broker on 127.0.0.1:$port exited with status $status; its files:" >&2
+      ls -la "$dir" >&2 || true
+      tail -n 40 "$dir/stdout.log" "$dir/broker.log" >&2 || true
+      exit 1
     fi
     sleep 0.2
   done
-  echo "kafka.sh: broker did not start within 60 s" >&2; tail -40 "$dir/broker.log" >&2; exit 1
+  echo "kafka.sh: broker did not start within 60 s" >&2; tail -n 40 "$dir/broker.log" >&2; exit 1
 }
 
 # Stops the broker but keeps its data (for tests that restart it).

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freePorts } from './ports.js';
 
 const run = promisify(execFile);
 const SCRIPT = resolve(import.meta.dirname, '../env/kafka.sh');
@@ -20,7 +21,7 @@ export interface OwnBroker {
 
 export async function startOwnBroker(): Promise<OwnBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'shiplog-own-kafka-'));
-  const port = 40000 + Math.floor(Math.random() * 10000) * 2;
+  const port = await freePorts(2);
   const { stdout } = await run('bash', [SCRIPT, 'start', dir, String(port)]);
   return {
     brokers: stdout.trim(),

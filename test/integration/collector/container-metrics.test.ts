@@ -16,6 +16,7 @@ import { docker, dockerApi, removeContainers, runContainer } from '../../helpers
 import { waitFor } from '../../helpers/kafka-read.js';
 import { startPipeline } from '../../helpers/pipeline.js';
 import type { ChdbEndpoint } from '../../helpers/store.js';
+import { freePorts } from '../../helpers/ports.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -75,7 +76,7 @@ beforeAll(async () => {
   cleanups.push(pdir.cleanup);
   const target = new URL(collector.url).host;
   writeFileSync(`${pdir.dir}/prometheus.yml`, `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shiplog\n    static_configs: [ { targets: ['${target}'] } ]\n`);
-  const port = 45000 + Math.floor(Math.random() * 5000);
+  const port = await freePorts();
   promUrl = `http://127.0.0.1:${port}`;
   prom = spawn('prometheus', [`--config.file=${pdir.dir}/prometheus.yml`, `--storage.tsdb.path=${pdir.dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true, 60_000, 'Prometheus to start');

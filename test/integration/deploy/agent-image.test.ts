@@ -15,6 +15,7 @@ import { tempDir } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { docker, dockerEnv, removeContainers, runContainer, testScope } from '../../helpers/docker.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
+import { freePorts } from '../../helpers/ports.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -50,7 +51,7 @@ describe('agent image', () => {
       '-v', `${sock}:/var/run/docker.sock:ro`, '--group-add', gid,
       '--health-interval', '2s', '--health-start-period', '5s',
       '-e', `SHIPLOG_KAFKA_BROKERS=${inject('kafkaBrokers')}`, '-e', `SHIPLOG_KAFKA_TOPIC_PREFIX=${prefix}`,
-      '-e', `SHIPLOG_INCLUDE_LABELS=${scope.label}=${scope.value}`, '-e', 'SHIPLOG_AGENT_ADDRESS=127.0.0.1', '-e', `SHIPLOG_AGENT_PORT=${20000 + Math.floor(Math.random() * 20000)}`,
+      '-e', `SHIPLOG_INCLUDE_LABELS=${scope.label}=${scope.value}`, '-e', 'SHIPLOG_AGENT_ADDRESS=127.0.0.1', '-e', `SHIPLOG_AGENT_PORT=${await freePorts()}`,
       '-e', 'SHIPLOG_STATS_INTERVAL=0', '-e', 'KAFKAJS_NO_PARTITIONER_WARNING=1',
       tag,
     ]);

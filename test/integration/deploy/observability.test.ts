@@ -21,6 +21,7 @@ import { docker, removeContainers } from '../../helpers/docker.js';
 import { waitFor } from '../../helpers/kafka-read.js';
 import { startPipeline } from '../../helpers/pipeline.js';
 import type { ChdbEndpoint } from '../../helpers/store.js';
+import { freePorts } from '../../helpers/ports.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -102,7 +103,7 @@ scrape_configs:
     static_configs: [ { targets: ['${new URL(collector.url).host}', '${dead}'] } ]
 `,
   );
-  const port = 45000 + Math.floor(Math.random() * 5000);
+  const port = await freePorts();
   promUrl = `http://127.0.0.1:${port}`;
   prom = spawn('prometheus', [`--config.file=${pdir.dir}/prometheus.yml`, `--storage.tsdb.path=${pdir.dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true, 60_000, 'Prometheus to start');
