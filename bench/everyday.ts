@@ -90,7 +90,9 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
   const dataDirBytes = () => Number(sh(`du -sb ${join(dataDir, 'chdb')} 2>/dev/null | cut -f1`));
   await preload(dataDir, preloadRows);
   // BENCH_UP_NODE_OPTIONS: node options for shiplog up (e.g. --max-semi-space-size=2).
-  const up = await startShiplog('up', { NODE_OPTIONS: process.env.BENCH_UP_NODE_OPTIONS ?? '', DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` });
+  // BENCH_UP_NODE_ARGS: flags for its node itself, space-separated (e.g. --cpu-prof --cpu-prof-dir=/tmp/p).
+  const nodeArgs = (process.env.BENCH_UP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const up = await startShiplog('up', { NODE_OPTIONS: process.env.BENCH_UP_NODE_OPTIONS ?? '', DOCKER_HOST: env.dockerHost, SHIPLOG_DATA_DIR: dataDir, SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}` }, nodeArgs);
   const pid = up.proc.pid as number;
   const dpid = dockerdPid(env.dockerHost);
   const names: string[] = [];
