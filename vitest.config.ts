@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Integration test files that run alone, after the rest. */
+const ALONE = ['test/integration/agent/file-mode.test.ts'];
+
 export default defineConfig({
   test: {
     // Two cores: a few test files at a time, each with its own agent process.
@@ -16,10 +19,26 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: ALONE,
           globalSetup: ['test/env/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
           pool: 'forks',
+        },
+      },
+      {
+        // After the others, one file at a time: a container logging as fast as dockerd writes,
+        // rotating tens of times a second, is only read whole by an agent that gets its share
+        // of the two cores (a reader stalled for a few rotations finds the files deleted).
+        test: {
+          name: 'integration-alone',
+          include: ALONE,
+          globalSetup: ['test/env/global-setup.ts'],
+          testTimeout: 360_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

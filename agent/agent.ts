@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
 import type { AgentConfig } from './config.js';
 import { Discovery } from './discovery.js';
+import { logFilesFor } from './files/log-files.js';
 import type { DockerClient } from './docker/client.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { ContainerFilter } from './process/filter.js';
@@ -79,6 +80,7 @@ export class Agent {
     const { config, docker, transport, log } = this.deps;
     const version = await docker.negotiate();
     log.info({ docker: config.docker.display, apiVersion: version }, 'connected to Docker');
+    const files = await logFilesFor(config, docker, log);
     const checkpoints = new CheckpointStore(config.dataDir, transport.target);
     const rec = await this.connectTransport(checkpoints);
     for (const [id, cursor] of rec.cursors) {
@@ -103,7 +105,7 @@ export class Agent {
       log.child({ part: 'shipper' }),
     );
     const aux = new AuxShipper(config.host, docker, transport, this.metrics, log.child({ part: 'aux' }), totalmem());
-    const discovery = new Discovery({ config, docker, log, metrics: this.metrics, filter: this.filter, checkpoints, shipper, aux, maxLineBytes, stopped: () => this.stopped });
+    const discovery = new Discovery({ config, docker, log, metrics: this.metrics, filter: this.filter, checkpoints, shipper, aux, maxLineBytes, files, stopped: () => this.stopped });
     this.running = { shipper, aux, discovery };
     shipper.start();
     aux.startSampling(config.statsIntervalMs, config.statsConcurrency, () => discovery.containers.running());

@@ -43,6 +43,10 @@ export interface AgentConfig {
   stopTimeoutMs: number;
   /** Test-only fault injection (SHIPLOG_FAULT_KILL_AFTER_ACKS), see Shipper. */
   faultKillAfterAcks: number;
+  /** SHIPLOG_DOCKER_LOGS: read containers' logs through the Engine API, from their json-file files, or each the best way it can. */
+  logsFrom: 'api' | 'files' | 'auto';
+  /** SHIPLOG_DOCKER_ROOT: where the engine's data dir (its DockerRootDir) is seen by the agent; unset: at the same path. */
+  dockerRoot: string | undefined;
 }
 
 /** Every setting the agent reads, with its default and meaning; the README table is made from this. */
@@ -69,6 +73,8 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_STATS_INTERVAL', default: '10s', help: 'How often each followed container\'s resource stats are sampled (0 = off).' },
   { name: 'SHIPLOG_STATS_CONCURRENCY', default: '8', help: 'Stats requests to Docker at the same time.' },
   { name: 'SHIPLOG_CONTAINER_TTL', default: '5m', help: 'A removed container\'s metric series disappear this long after its last line was shipped (unless a container of the same name is followed).' },
+  { name: 'SHIPLOG_DOCKER_LOGS', default: 'auto', help: 'How container logs are read: files (tail the json-file log files directly: no load on dockerd, faster, no loss at rotation), api (through the Engine API\'s log stream), or auto (files for json-file containers when their files can be read, the API for the rest — other drivers, a remote DOCKER_HOST, no access).' },
+  { name: 'SHIPLOG_DOCKER_ROOT', default: '(the engine\'s DockerRootDir)', help: 'Where the agent finds the engine\'s data dir (normally /var/lib/docker), for reading log files. Set it when that dir is mounted elsewhere in the agent\'s container; mount it (or its containers/ folder) read-only: the agent only reads.' },
   { name: 'SHIPLOG_BACKLOG', default: '1h', help: 'Containers that exist at the agent\'s first start, running or exited: how much of their earlier log is read — a duration (1h: their lines of the last hour), all (their whole log) or none (from now on). Containers created later are always read whole.' },
   { name: 'SHIPLOG_INCLUDE_NAMES', default: '', help: 'Only containers whose name matches one of these globs (comma list).' },
   { name: 'SHIPLOG_EXCLUDE_NAMES', default: '', help: 'Skip containers whose name matches one of these globs.' },
@@ -137,7 +143,10 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
     logFormat: r.oneOf('SHIPLOG_LOG_FORMAT', 'auto', ['auto', 'json', 'text'] as const),
     stopTimeoutMs: r.durationMs('SHIPLOG_STOP_TIMEOUT', 9_000, 500, 600_000),
     faultKillAfterAcks: r.int('SHIPLOG_FAULT_KILL_AFTER_ACKS', 0, 0, 1_000_000),
+    logsFrom: r.oneOf('SHIPLOG_DOCKER_LOGS', 'auto', ['auto', 'files', 'api'] as const),
+    dockerRoot: r.raw('SHIPLOG_DOCKER_ROOT') || undefined,
   };
+  if (cfg.dockerRoot !== undefined && !cfg.dockerRoot.startsWith('/')) r.problem(`SHIPLOG_DOCKER_ROOT: "${cfg.dockerRoot}" is not an absolute path`);
   r.done();
   return cfg;
 }

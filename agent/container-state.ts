@@ -8,16 +8,24 @@
  *   destroyed — removed from Docker: forgotten once its lines are acknowledged.
  */
 import type { ContainerMeta } from './docker/containers.js';
-import type { LogFollower } from './docker/follow-logs.js';
+import type { FilePosition } from './files/tail-file.js';
 import type { RecordCursor } from './ship/record.js';
+
+/** What the follow loop needs of a log reader, whether it reads through the API or from the files. */
+export interface LogReader {
+  abort(): void;
+  closeStale(): void;
+}
 
 export class ContainerState {
   /** Its follow loop, while one runs. */
   loop: Promise<void> | undefined;
   /** The log reader of that loop at the moment (none between two reads). */
-  follower: LogFollower | undefined;
+  follower: LogReader | undefined;
   /** Where the last reader in this process got to (may be ahead of the checkpoint). */
   cursor: RecordCursor | undefined;
+  /** File mode: the file position that goes with that cursor. */
+  filePos: FilePosition | undefined;
   /** What inspect said while it is followed: for stats sampling, events and renames. */
   meta: ContainerMeta | undefined;
   excluded = false;
@@ -77,8 +85,8 @@ export class ContainerTable {
     return out;
   }
 
-  followers(): LogFollower[] {
-    const out: LogFollower[] = [];
+  followers(): LogReader[] {
+    const out: LogReader[] = [];
     for (const c of this.byId.values()) if (c.follower) out.push(c.follower);
     return out;
   }

@@ -131,7 +131,7 @@ export class Discovery {
   /** Events of containers never followed: excluded the same way, by the labels in the event. */
   private isExcludedByLabels(e: DockerEvent): boolean {
     const a = e.Actor?.Attributes ?? {};
-    const verdict = this.ctx.filter.decide({ id: '', name: a.name ?? '', image: a.image ?? '', imageId: '', labels: a, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: '' });
+    const verdict = this.ctx.filter.decide({ id: '', name: a.name ?? '', image: a.image ?? '', imageId: '', labels: a, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: '', logPath: '' });
     return !verdict.follow;
   }
 

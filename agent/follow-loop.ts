@@ -16,13 +16,19 @@ import type { ContainerState } from './container-state.js';
 import type { DockerClient } from './docker/client.js';
 import { inspectContainer, READABLE_LOG_DRIVERS, type ContainerMeta } from './docker/containers.js';
 import { LogFollower } from './docker/follow-logs.js';
+import { FileFollower } from './files/file-follower.js';
+import type { LogFiles } from './files/log-files.js';
 import type { AgentMetrics } from './metrics.js';
 import type { ContainerFilter } from './process/filter.js';
 import { parseMultiline, type MultilineSpec } from './process/multiline.js';
 import type { AuxShipper } from './ship/aux-shipper.js';
 import type { CheckpointStore } from './ship/checkpoint-store.js';
+import type { FilePosition } from './files/tail-file.js';
 import { encodeHeader, type RecordCursor } from './ship/record.js';
 import type { Shipper } from './ship/shipper.js';
+
+/** How often a followed log file is looked at when no change was signalled (fs.watch is the fast path). */
+const FILE_POLL_MS = 1000;
 
 /** What a follow loop works with, all built before the first container is followed. */
 export interface FollowContext {
@@ -36,6 +42,8 @@ export interface FollowContext {
   aux: AuxShipper;
   /** The longest line part the topic takes (SHIPLOG_MAX_LINE_BYTES or less). */
   maxLineBytes: number;
+  /** File mode, when the engine's log files can be read (SHIPLOG_DOCKER_LOGS). */
+  files: LogFiles | undefined;
   stopped(): boolean;
 }
 
@@ -86,29 +94,27 @@ export async function followContainer(ctx: FollowContext, c: ContainerState): Pr
     // its end is recorded from inspect, with its exit code. (Drained containers returned above.)
     ctx.aux.event({ Action: 'die', Actor: { ID: id, Attributes: { name: meta.name, image: meta.image, exitCode: String(meta.exitCode) } }, timeNano: Date.parse(meta.finishedAt) * 1e6 }, meta);
   }
-  log.info({ container: meta.name, id: id.slice(0, 12), tty: meta.tty, multiline: multiline?.name, resumeFrom: c.cursor ?? checkpoint }, 'following container');
+  const file = ctx.files?.pathOf(meta);
+  log.info({ container: meta.name, id: id.slice(0, 12), tty: meta.tty, multiline: multiline?.name, from: file ?? 'api', resumeFrom: c.cursor ?? checkpoint }, 'following container');
   let follow = true;
   while (!ctx.stopped()) {
-    const follower = new LogFollower(
-      docker,
-      meta,
-      resumeCursor(c, checkpoints),
-      shipper,
-      {
-        maxLineBytes: ctx.maxLineBytes,
-        multiline,
-        multilineLimits: { maxLines: config.multilineMaxLines, maxBytes: ctx.maxLineBytes },
-        multilineFlushMs: config.multilineFlushMs,
-        since: startFrom(meta, config, checkpoints),
-        follow,
-      },
-      ctx.metrics,
-      log,
-    );
+    const opts = {
+      maxLineBytes: ctx.maxLineBytes,
+      multiline,
+      multilineLimits: { maxLines: config.multilineMaxLines, maxBytes: ctx.maxLineBytes },
+      multilineFlushMs: config.multilineFlushMs,
+      since: startFrom(meta, config, checkpoints),
+      follow,
+    };
+    const resume = resumeCursor(c, checkpoints);
+    const follower = file
+      ? new FileFollower(meta, resume, shipper, { ...opts, path: file, from: resumeFile(c, checkpoints), pollMs: FILE_POLL_MS }, ctx.metrics, log)
+      : new LogFollower(docker, meta, resume, shipper, opts, ctx.metrics, log);
     c.follower = follower;
     const how = await follower.run();
     c.follower = undefined;
     c.cursor = follower.cursor;
+    if (follower instanceof FileFollower) c.filePos = follower.position ?? c.filePos;
     if (ctx.stopped() || how === 'aborted') return;
     if (how === 'reopen') {
       ctx.metrics.streamReopens.inc();
@@ -127,7 +133,8 @@ export async function followContainer(ctx: FollowContext, c: ContainerState): Pr
       if (err instanceof DockerNotFoundError) return;
       running = true; // Docker is away: try again after a pause
     }
-    if (how === 'stale') log.warn({ container: meta.name }, 'log stream still open after the container stopped; reading the rest from the cursor');
+    // (A file is always closed this way once its container stops; a stream should have ended.)
+    if (how === 'stale' && !file) log.warn({ container: meta.name }, 'log stream still open after the container stopped; reading the rest from the cursor');
     if ((how === 'ended' || how === 'stale') && !running && follow) {
       // Stopped: one plain read from the cursor picks up what the follow stream left out.
       follow = false;
@@ -156,6 +163,13 @@ async function markDrained(ctx: FollowContext, id: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof DockerNotFoundError)) ctx.log.debug({ err: describe(err) }, 'could not mark container drained');
   }
+}
+
+/** File mode: where the file of the cursor resumeCursor gives may be read from. */
+function resumeFile(c: ContainerState, checkpoints: CheckpointStore): FilePosition | undefined {
+  const mem = c.cursor;
+  if (mem && (mem.stdout || mem.stderr)) return c.filePos;
+  return checkpoints.get(c.id)?.file;
 }
 
 /** Where to read from: this process's last position, else the checkpoint. */

@@ -24,6 +24,7 @@ export function createAgentMetrics(registry: Registry, probe: AgentProbe) {
   for (const op of DOCKER_OPS) m.dockerErrors.inc({ op }, 0);
   for (const reason of DROP_REASONS) m.linesDropped.inc({ reason }, 0);
   for (const stage of STATS_STAGES) m.statsErrors.inc({ stage }, 0);
+  for (const event of ['position-lost', 'rotations-overrun']) m.logFileEvents.inc({ event }, 0);
   return m;
 }
 
@@ -48,6 +49,12 @@ function agentMetrics(registry: Registry, probe: AgentProbe) {
     linesDropped: new Counter({ name: 'shiplog_agent_lines_dropped_total', help: 'Lines that could not be shipped, by reason (each is also logged).', labelNames: ['reason'], registers: r }),
     invalidUtf8Lines: new Counter({ name: 'shiplog_agent_invalid_utf8_lines_total', help: 'Lines that are not valid UTF-8, shipped as base64 of their exact bytes.', registers: r }),
     entriesReplayed: new Counter({ name: 'shiplog_agent_replayed_entries_skipped_total', help: 'Log entries Docker sent again (its stream went back in time, e.g. across json-file rotation) and that were skipped as duplicates.', labelNames: ['container'], registers: r }),
+    logFileEvents: new Counter({
+      name: 'shiplog_agent_log_file_events_total',
+      help: 'File mode: what happened to json-file logs while they were read — rotated, truncated, resumed-rotated (a resume found its file rotated), reread-rotated (rotated files read again; shipped lines are skipped), position-lost (the file of a checkpoint was gone) and rotations-overrun (Docker rotated files away faster than they were opened: lines may be lost).',
+      labelNames: ['event'],
+      registers: r,
+    }),
     streamReopens: new Counter({ name: 'shiplog_agent_log_stream_reopens_total', help: 'Log streams reopened from the cursor because Docker\'s follow reader went back in time (json-file rotation).', registers: r }),
     multilineMerged: new Counter({ name: 'shiplog_agent_multiline_lines_merged_total', help: 'Lines merged into a previous line by multiline rules.', registers: r }),
     checkpointWrites: new Counter({ name: 'shiplog_agent_checkpoint_writes_total', help: 'Checkpoint file writes.', registers: r }),

@@ -12,6 +12,7 @@
  * up, which the skip counter makes visible.
  */
 import type { Cursor } from '../../lib/records.js';
+import type { FilePosition } from '../files/tail-file.js';
 import { DOCKER_PARTIAL_SIZE, type LogEntry, type StreamId } from './decode-frames.js';
 
 /** The stream's position (lib/records.ts): `b` when a split part ended inside its last entry. */
@@ -33,6 +34,8 @@ export interface Line {
   split: boolean;
   /** This part continues the previous part of the same line (the query API joins them). */
   cont?: boolean;
+  /** File mode: where reading may resume once this line is shipped (ContainerCheckpoint.file). */
+  pos?: FilePosition;
 }
 
 export type LineSink = (line: Line) => void;

@@ -20,6 +20,8 @@ export interface ContainerMeta {
   /** The exit code of its last run (only meaningful once it has finished). */
   exitCode: number;
   logDriver: string;
+  /** The json-file driver's log file as the engine names it (empty for other drivers, or before the first start). */
+  logPath: string;
 }
 
 interface InspectJson {
@@ -30,6 +32,7 @@ interface InspectJson {
   Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; Env?: string[] | null };
   State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
   HostConfig?: { LogConfig?: { Type?: string } };
+  LogPath?: string;
 }
 
 export async function inspectContainer(docker: DockerClient, id: string): Promise<ContainerMeta> {
@@ -49,6 +52,7 @@ export async function inspectContainer(docker: DockerClient, id: string): Promis
     finishedAt: j.State?.FinishedAt && !j.State.FinishedAt.startsWith('0001-') ? j.State.FinishedAt : '',
     exitCode: j.State?.ExitCode ?? 0,
     logDriver: j.HostConfig?.LogConfig?.Type ?? '',
+    logPath: j.LogPath ?? '',
   };
 }
 

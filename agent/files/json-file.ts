@@ -1,6 +1,6 @@
 /**
- * Docker's `json-file` log, read from the file itself (issue 16's file mode; this is its
- * decoder, not yet wired into the agent). Each line of the file is one entry:
+ * Docker's `json-file` log, read from the file itself (file mode's decoder). Each line of the
+ * file is one entry:
  *   {"log":"text\n","stream":"stdout","time":"2026-11-25T10:00:00.12345Z"}
  * and becomes the same LogEntry the Engine API's stream gives (decode-frames.ts), so line
  * assembly, Docker's 16 KiB partials (a `log` without its trailing newline), multiline, cursors
@@ -8,7 +8,7 @@
  * fraction digits), so a cursor means the same whichever way a container was read.
  * A line that does not parse is handed to onBad and skipped; the rest go on.
  */
-import { STDERR, STDOUT, type EntrySink } from '../docker/decode-frames.js';
+import { STDERR, STDOUT, type EntrySink, type StreamId } from '../docker/decode-frames.js';
 
 const NL = 0x0a;
 const TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
@@ -32,18 +32,30 @@ interface Entry {
 
 export class JsonFileDecoder {
   private rest: Buffer | undefined;
-  private consumed = 0;
+  private consumed: number;
+  /** While an entry is handed on: the offset in the file where its line starts. */
+  entryStart = 0;
+
+  /** `base`: the offset in the file of the first byte pushed. */
+  constructor(base = 0) {
+    this.consumed = base;
+  }
 
   /** Bytes of the file taken as whole lines so far: where a later read (or a checkpoint) resumes. */
   get offset(): number {
     return this.consumed;
   }
 
-  /** Decodes the whole lines in `chunk` (with what was left of the previous one); keeps an unfinished last line. */
+  /**
+   * Decodes the whole lines in `chunk` (with what was left of the previous one); keeps an
+   * unfinished last line. The chunk is the caller's to give away: entries are views into it, and
+   * it is written to (a line's closing `\n` escape becomes its newline in place).
+   */
   push(chunk: Buffer, sink: EntrySink, onBad: (line: string, why: string) => void): void {
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(NL, start); nl >= 0; nl = buf.indexOf(NL, start)) {
+      this.entryStart = this.consumed;
       this.line(buf.subarray(start, nl), sink, onBad);
       this.consumed += nl + 1 - start;
       start = nl + 1;
@@ -58,6 +70,7 @@ export class JsonFileDecoder {
 
   private line(raw: Buffer, sink: EntrySink, onBad: (line: string, why: string) => void): void {
     if (raw.length === 0) return;
+    if (this.fast(raw, sink)) return;
     let e: Entry;
     try {
       e = JSON.parse(raw.toString('utf8')) as Entry;
@@ -72,4 +85,53 @@ export class JsonFileDecoder {
     }
     sink({ stream: e.stream === 'stderr' ? STDERR : STDOUT, ts, content: Buffer.from(e.log, 'utf8') });
   }
+
+  /**
+   * The common entry without JSON.parse: Docker writes `{"log":"…","stream":"stdout","time":"…"}`
+   * in that order, and a line of plain text has no escape but its closing `\n`. Its bytes are
+   * then the file's own (Docker wrote valid UTF-8); the escape's two bytes become the newline in
+   * place (the chunk is this reader's own copy). Anything else (quotes, `<`, control characters,
+   * attrs, another layout) goes the JSON.parse way. False: not handled here.
+   */
+  private fast(raw: Buffer, sink: EntrySink): boolean {
+    if (raw.length < LOG_HEAD.length + 2 || raw.compare(LOG_HEAD, 0, LOG_HEAD.length, 0, LOG_HEAD.length) !== 0) return false;
+    const from = LOG_HEAD.length;
+    const q = raw.indexOf(QUOTE, from);
+    if (q < 0) return false;
+    const bs = raw.indexOf(BACKSLASH, from);
+    let end = q;
+    if (bs >= 0 && bs < q) {
+      // Only a final "\n" is taken here.
+      if (bs !== q - 2 || raw[q - 1] !== N) return false;
+      raw[bs] = NL;
+      end = q - 1;
+    }
+    let stream: StreamId;
+    let at: number;
+    if (raw.compare(MID_OUT, 0, MID_OUT.length, q, q + MID_OUT.length) === 0) {
+      stream = STDOUT;
+      at = q + MID_OUT.length;
+    } else if (raw.compare(MID_ERR, 0, MID_ERR.length, q, q + MID_ERR.length) === 0) {
+      stream = STDERR;
+      at = q + MID_ERR.length;
+    } else {
+      if (end !== q) raw[bs] = BACKSLASH;
+      return false;
+    }
+    const ts = raw.length - at >= 22 && raw[raw.length - 2] === QUOTE && raw[raw.length - 1] === BRACE ? apiTimestamp(raw.toString('latin1', at, raw.length - 2)) : undefined;
+    if (ts === undefined) {
+      if (end !== q) raw[bs] = BACKSLASH;
+      return false;
+    }
+    sink({ stream, ts, content: raw.subarray(from, end) });
+    return true;
+  }
 }
+
+const LOG_HEAD = Buffer.from('{"log":"');
+const MID_OUT = Buffer.from('","stream":"stdout","time":"');
+const MID_ERR = Buffer.from('","stream":"stderr","time":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const BRACE = 0x7d;
+const N = 0x6e;

@@ -10,9 +10,16 @@ import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CheckpointError } from '../../lib/errors.js';
 import type { Cursor } from '../docker/assemble-lines.js';
+import type { FilePosition } from '../files/tail-file.js';
 import type { RecordCursor } from './record.js';
 
 export interface ContainerCheckpoint extends RecordCursor {
+  /**
+   * File mode: a place in the container's json-file log at or before the first entry the
+   * cursors have not passed (for each stream, the first entry with its cursor's timestamp), so
+   * reading from there and skipping by the cursors is exact. A hint: the cursors decide.
+   */
+  file?: FilePosition;
   /** When this container's cursor last moved (ISO time); used to forget removed containers. */
   updated: string;
   /** Docker's FinishedAt of the stop after which this container was read to its end. */
@@ -55,11 +62,24 @@ export class CheckpointStore {
     return { ...this.data.partitions };
   }
 
-  /** Moves a container's cursors forward; a cursor never moves back. */
-  advance(id: string, cursor: RecordCursor): void {
+  /**
+   * Moves a container's cursors forward; a cursor never moves back. `file`: the file position
+   * that goes with these cursors (file mode), null when they came from the API (a position
+   * from an earlier file-mode run would only make a later one read more), undefined to keep it.
+   */
+  advance(id: string, cursor: RecordCursor, file?: FilePosition | null): void {
     const cur = this.data.containers[id] ?? { updated: '' };
-    if (cursor.stdout && after(cursor.stdout, cur.stdout)) cur.stdout = cursor.stdout;
-    if (cursor.stderr && after(cursor.stderr, cur.stderr)) cur.stderr = cursor.stderr;
+    let moved = false;
+    if (cursor.stdout && after(cursor.stdout, cur.stdout)) {
+      cur.stdout = cursor.stdout;
+      moved = true;
+    }
+    if (cursor.stderr && after(cursor.stderr, cur.stderr)) {
+      cur.stderr = cursor.stderr;
+      moved = true;
+    }
+    if (moved && file) cur.file = { dev: file.dev, ino: file.ino, offset: file.offset };
+    else if (moved && file === null) delete cur.file;
     cur.updated = new Date().toISOString();
     this.data.containers[id] = cur;
   }

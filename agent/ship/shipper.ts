@@ -12,6 +12,7 @@ import { describe } from '../../lib/errors.js';
 import type { Cursor, Line } from '../docker/assemble-lines.js';
 import { STDERR } from '../docker/decode-frames.js';
 import type { AgentMetrics } from '../metrics.js';
+import type { FilePosition } from '../files/tail-file.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { encodeLine, encodeRecord, isUtf8, type RecordCursor } from './record.js';
 import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
@@ -40,6 +41,8 @@ interface Pending {
   bytes: number;
   /** When it was buffered (ms): the linger of what is left after a send counts from here. */
   at: number;
+  /** File mode: where reading may resume once this line is shipped. */
+  pos: FilePosition | undefined;
 }
 
 interface ContainerBuffer {
@@ -130,7 +133,7 @@ export class Shipper {
     const json = encodeLine(line, utf8);
     const bytes = json.length + 1;
     const at = Date.now();
-    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes, at });
+    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes, at, pos: line.pos });
     b.bytes += bytes;
     if (this.bufferedLines === 0) this.oldestAt = at;
     this.bufferedBytes += bytes;
@@ -308,7 +311,7 @@ export class Shipper {
         records.push({ key: b.id, value: encodeRecord(b.header, b.lines, start, i, { ...cursor }), lines: i - start });
         budget -= size;
       }
-      parts.push({ buffer: b, count: i, cursor });
+      parts.push({ buffer: b, count: i, cursor, pos: (b.lines[i - 1] as Pending).pos ?? null });
     }
     return { records, parts };
   }
@@ -345,7 +348,7 @@ export class Shipper {
         this.metrics.linesShipped.inc({ container: b.name, stream: 'stderr' }, errLines);
         this.metrics.bytesShipped.inc({ container: b.name, stream: 'stderr' }, errBytes);
       }
-      this.checkpoints.advance(b.id, part.cursor);
+      this.checkpoints.advance(b.id, part.cursor, part.pos);
     }
     for (const [p, off] of nextOffsets) this.checkpoints.setPartitionOffset(p, off);
     this.cfg.afterAck?.();
@@ -375,6 +378,8 @@ interface BatchPart {
   buffer: ContainerBuffer;
   count: number;
   cursor: RecordCursor;
+  /** The file position of its last line; null for lines read through the API. */
+  pos: FilePosition | null;
 }
 
 interface Batch {

@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
+import { testScope } from './docker.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli/shiplog.js');
 
@@ -96,4 +98,46 @@ export async function startShiplog(command: 'agent' | 'collector', env: Record<s
       return sum;
     },
   };
+}
+
+/** Runs `shiplog agent` expecting it to stop by itself (a refused start-up): its exit code and output. */
+export async function runAgentToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const proc = spawn(process.execPath, [CLI, 'agent'], {
+    env: {
+      PATH: process.env.PATH,
+      DOCKER_HOST: inject('dockerHost'),
+      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
+      SHIPLOG_AGENT_PORT: '0',
+      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
+      SHIPLOG_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
+/**
+ * One test's agents: a label scope, a topic prefix and a data dir of their own, so agents
+ * started one after another (restarts) share checkpoints and topic. Started agents are added to
+ * `agents` and the data dir's removal to `cleanups`, for the file's afterAll.
+ */
+export function scopedAgents(env: Record<string, string>, agents: AgentProcess[], cleanups: (() => void | Promise<void>)[]) {
+  const scope = testScope();
+  const prefix = `t-${randomUUID()}`;
+  const data = tempDir('shiplog-agent-');
+  cleanups.push(data.cleanup);
+  const base = { SHIPLOG_DATA_DIR: data.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_KAFKA_PARTITIONS: '2', ...env };
+  const start = async (more: Record<string, string> = {}) => {
+    const a = await startAgent({ ...base, ...more });
+    agents.push(a);
+    return a;
+  };
+  return { scope, topic: `${prefix}.logs`, start };
 }

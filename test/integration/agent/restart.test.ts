@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAgent, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
-import { docker, removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
+import { scopedAgents, type AgentProcess } from '../../helpers/agent-process.js';
+import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
 import { sameLines, seqLines, streamOf } from '../../helpers/expect-lines.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
 
@@ -21,25 +21,8 @@ afterAll(async () => {
 });
 
 function setup() {
-  const scope = testScope();
-  const prefix = `t-${randomUUID()}`;
-  const data = tempDir('shiplog-agent-');
-  cleanups.push(data.cleanup);
-  const env = {
-    SHIPLOG_DATA_DIR: data.dir,
-    SHIPLOG_KAFKA_TOPIC_PREFIX: prefix,
-    SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`,
-    SHIPLOG_KAFKA_PARTITIONS: '2',
-    // Small batches: many acknowledgements, so kills land between them.
-    SHIPLOG_BATCH_BYTES: '16KiB',
-    SHIPLOG_BATCH_LINGER: '20ms',
-  };
-  const start = async (extra: Record<string, string> = {}) => {
-    const a = await startAgent({ ...env, ...extra });
-    agents.push(a);
-    return a;
-  };
-  return { scope, topic: `${prefix}.logs`, start };
+  // Small batches: many acknowledgements, so kills land between them.
+  return scopedAgents({ SHIPLOG_BATCH_BYTES: '16KiB', SHIPLOG_BATCH_LINGER: '20ms' }, agents, cleanups);
 }
 
 /** A container that prints `${tag}-1 .. ${tag}-${blocks*1000}` in blocks, pausing between them. */

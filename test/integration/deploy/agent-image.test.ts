@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('agent image', () => {
-  it('builds from deploy/Dockerfile and ships logs as non-root with the socket read-only', async () => {
+  it('builds from deploy/Dockerfile, ships logs as non-root through the API, and from the files as capability-less root', async () => {
     // The classic builder: Debian's docker CLI has no buildx for BuildKit.
     const env = { ...dockerEnv(), DOCKER_BUILDKIT: '0' };
     const parts = resolve(ROOT, 'test/env/image-parts.sh');
@@ -66,5 +66,30 @@ describe('agent image', () => {
     await waitFor(async () => (linesByContainer(await readTopic(`${prefix}.logs`)).get(c.id)?.lines.length ?? 0) >= 300, 60_000, 'the lines in Kafka');
     const lines = linesByContainer(await readTopic(`${prefix}.logs`)).get(c.id)?.lines.map((l) => l.bytes.toString());
     expect(lines).toEqual(Array.from({ length: 300 }, (_, i) => `from-image-${i + 1}`));
+    // As `node` it cannot read Docker's root-only log files: auto read them through the API.
+    expect(await docker(['logs', agentId])).toContain('reading container logs through the Engine API (SHIPLOG_DOCKER_LOGS=auto)');
+    await docker(['rm', '-f', agentId]);
+
+    // The way compose.yml runs it: root with every capability dropped, read-only, the log
+    // folder mounted read-only at the engine's own path: it reads the files.
+    const root = await docker(['info', '--format', '{{.DockerRootDir}}']);
+    const filesPrefix = `${prefix}-files`;
+    const filesAgent = await docker([
+      'run', '-d', '--network', 'host', '--name', `agent-files-${scope.value.slice(0, 8)}`,
+      '--user', '0:0', '--cap-drop', 'ALL', '--read-only', '--security-opt', 'no-new-privileges:true',
+      '-v', `${sock}:/var/run/docker.sock:ro`, '-v', `${root}/containers:${root}/containers:ro`,
+      '-e', `SHIPLOG_KAFKA_BROKERS=${inject('kafkaBrokers')}`, '-e', `SHIPLOG_KAFKA_TOPIC_PREFIX=${filesPrefix}`,
+      '-e', `SHIPLOG_INCLUDE_LABELS=${scope.label}=${scope.value}`, '-e', 'SHIPLOG_AGENT_ADDRESS=127.0.0.1', '-e', `SHIPLOG_AGENT_PORT=${await freePorts()}`,
+      '-e', 'SHIPLOG_STATS_INTERVAL=0', '-e', 'KAFKAJS_NO_PARTITIONER_WARNING=1', '-e', 'SHIPLOG_DOCKER_LOGS=files',
+      tag,
+    ]);
+    cleanups.push(() => removeContainers([filesAgent]));
+    await waitFor(async () => (linesByContainer(await readTopic(`${filesPrefix}.logs`)).get(c.id)?.lines.length ?? 0) >= 300, 90_000, 'the lines in Kafka, read from the file').catch(async (err) => {
+      console.log(await docker(['logs', '--tail', '50', filesAgent]).catch(() => ''));
+      throw err;
+    });
+    expect(await docker(['logs', filesAgent])).toContain('reading json-file container logs from their files');
+    const fromFile = linesByContainer(await readTopic(`${filesPrefix}.logs`)).get(c.id)?.lines.map((l) => l.bytes.toString());
+    expect(fromFile).toEqual(lines);
   });
 });

@@ -20,7 +20,7 @@ import type { RecordCursor } from '../../../../agent/ship/record.js';
 import type { Shipper } from '../../../../agent/ship/shipper.js';
 import { createLogger } from '../../../../lib/logger.js';
 
-const meta: ContainerMeta = { id: 'a'.repeat(64), name: 'web', image: 'img', imageId: '', labels: {}, tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file' };
+const meta: ContainerMeta = { id: 'a'.repeat(64), name: 'web', image: 'img', imageId: '', labels: {}, tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', logPath: '' };
 
 const ts = (i: number) => `2026-11-23T16:00:00.${String(i).padStart(9, '0')}Z`;
 

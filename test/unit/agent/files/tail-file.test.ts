@@ -5,22 +5,23 @@
  * file was rotated meanwhile resumes in the rotated file at its offset.
  */
 import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileTail, tickerOf, type FilePosition } from '../../../../agent/files/tail-file.js';
+import { FileTail, tickerOf, type ChunkAt, type FilePosition } from '../../../../agent/files/tail-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(from?: (path: string) => FilePosition) {
+function setup(from?: (path: string) => FilePosition, follow = true) {
   const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-'));
   dirs.push(dir);
   const path = join(dir, 'c-json.log');
   const got: Buffer[] = [];
-  const positions: FilePosition[] = [];
+  const positions: ChunkAt[] = [];
   const events: string[] = [];
   const ac = new AbortController();
   const start = () =>
@@ -31,7 +32,7 @@ function setup(from?: (path: string) => FilePosition) {
         got.push(b);
         positions.push(at);
       },
-      { pollMs: 50, signal: ac.signal, onEvent: (what) => events.push(what) },
+      { pollMs: 50, signal: ac.signal, follow, onEvent: (what) => events.push(what) },
     ).run();
   const text = () => Buffer.concat(got).toString();
   const until = async (cond: () => boolean, what: string) => {
@@ -111,6 +112,62 @@ describe('FileTail', () => {
     await run;
     expect(t.text()).toBe('not yet\nnewer\n');
     expect(t.events).toContain('resumed-rotated');
+  });
+});
+
+describe('FileTail and the rotated files', () => {
+  it('reads every rotated file newer than the one it read when Docker rotated twice between two looks', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'a1\n');
+    const run = t.start();
+    await t.until(() => t.text() === 'a1\n', 'the first file');
+    // Two rotations in a row, as json-file does them (rename the older ones up, the current to .1, create).
+    appendFileSync(t.path, 'a2\n');
+    renameSync(t.path, `${t.path}.1`);
+    writeFileSync(t.path, 'b1\nb2\n');
+    renameSync(`${t.path}.1`, `${t.path}.2`);
+    renameSync(t.path, `${t.path}.1`);
+    writeFileSync(t.path, 'c1\n');
+    await t.until(() => t.text().endsWith('c1\n'), 'the newest file');
+    appendFileSync(t.path, 'c2\n');
+    await t.until(() => t.text().endsWith('c2\n'), 'an append to it');
+    t.ac.abort();
+    await run;
+    expect(t.text()).toBe('a1\na2\nb1\nb2\nc1\nc2\n');
+    // The chunks say which file they came from, in reading order.
+    expect(new Set(t.positions.map((p) => p.seq)).size).toBe(3);
+  });
+
+  it('starts at the oldest rotated file, compressed or not, when there is no position', async () => {
+    const t = setup(undefined, false);
+    writeFileSync(`${t.path}.3.gz`, gzipSync('oldest\n'));
+    writeFileSync(`${t.path}.2.gz`, gzipSync('older\n'));
+    writeFileSync(`${t.path}.1`, 'newer\n');
+    writeFileSync(t.path, 'current\n');
+    expect(await t.start()).toBe('ended');
+    expect(t.text()).toBe('oldest\nolder\nnewer\ncurrent\n');
+  });
+
+  it('resumes inside a compressed rotated file at an uncompressed offset', async () => {
+    const checkpoint: { at?: FilePosition } = {};
+    const t = setup(() => checkpoint.at as FilePosition, false);
+    writeFileSync(`${t.path}.2.gz`, gzipSync('too old\n'));
+    writeFileSync(`${t.path}.1.gz`, gzipSync('shipped\nnot yet\n'));
+    writeFileSync(t.path, 'current\n');
+    const s = statSync(`${t.path}.1.gz`, { bigint: true });
+    checkpoint.at = { dev: String(s.dev), ino: String(s.ino), offset: 'shipped\n'.length };
+    expect(await t.start()).toBe('ended');
+    expect(t.text()).toBe('not yet\ncurrent\n');
+    expect(t.events).toContain('resumed-rotated');
+  });
+
+  it('reads everything again, and says so, when the position names a file that is gone', async () => {
+    const t = setup(() => ({ dev: '1', ino: '1', offset: 5 }), false);
+    writeFileSync(`${t.path}.1`, 'rotated\n');
+    writeFileSync(t.path, 'current\n');
+    expect(await t.start()).toBe('ended');
+    expect(t.text()).toBe('rotated\ncurrent\n');
+    expect(t.events).toContain('position-lost');
   });
 });
 

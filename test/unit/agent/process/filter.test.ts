@@ -4,7 +4,7 @@ import { ContainerFilter, globToRegExp, type FilterConfig } from '../../../../ag
 
 const none: FilterConfig = { includeNames: [], excludeNames: [], includeImages: [], excludeImages: [], includeLabels: [], excludeLabels: [] };
 const meta = (o: Partial<ContainerMeta>): ContainerMeta => ({
-  id: 'a'.repeat(64), name: 'web-1', image: 'nginx:1.27', imageId: '', labels: {}, tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', ...o,
+  id: 'a'.repeat(64), name: 'web-1', image: 'nginx:1.27', imageId: '', labels: {}, tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', logPath: '', ...o,
 });
 
 describe('ContainerFilter', () => {

@@ -7,7 +7,7 @@ import { STDERR, STDOUT } from '../../../../agent/docker/decode-frames.js';
 import { encodeHeader, encodeLine, encodeRecord, isUtf8, lineBytes, type LogRecord } from '../../../../agent/ship/record.js';
 
 const meta: ContainerMeta = {
-  id: 'ab'.repeat(32), name: 'api', image: 'api:1', imageId: 'sha256:1', tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file',
+  id: 'ab'.repeat(32), name: 'api', image: 'api:1', imageId: 'sha256:1', tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', logPath: '',
   labels: { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'api', 'com.docker.swarm.task.name': 'api.1.x' },
 };
 const schema = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../../schema/log-record.schema.json'), 'utf8')) as object;

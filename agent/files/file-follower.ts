@@ -1,0 +1,191 @@
+/**
+ * File mode: one container's log read from its json-file files (FileTail), not through the
+ * Engine API. Entries go through the same LineFlow as the API's (line assembly, 16 KiB
+ * partials, multiline, cursors), so records and cursors are the same whichever way a container
+ * was read, and a checkpoint written in one mode resumes exactly in the other.
+ *
+ * Where to resume: the cursors (timestamp, count per stream) decide what was shipped; the file
+ * position only says where reading may start. Each shipped line carries the position of the
+ * first entry, in either stream, that a resume may still need: for a stream with a cursor, its
+ * first entry with the cursor's timestamp (the cursor counts entries of that timestamp from
+ * there); for a stream without, its oldest entry read and not yet shipped. Reading from there
+ * and skipping by the cursors gives every line once.
+ */
+import type { Logger } from '../../lib/logger.js';
+import { describe } from '../../lib/errors.js';
+import type { Line } from '../docker/assemble-lines.js';
+import type { ContainerMeta } from '../docker/containers.js';
+import { STDERR, STDOUT, type LogEntry } from '../docker/decode-frames.js';
+import type { FollowEnd, FollowOptions } from '../docker/follow-logs.js';
+import { LineFlow } from '../docker/line-flow.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { RecordCursor } from '../ship/record.js';
+import type { Shipper } from '../ship/shipper.js';
+import { JsonFileDecoder } from './json-file.js';
+import { FileTail, type ChunkAt, type FilePosition, type TailEvent } from './tail-file.js';
+
+/** A position in the order the files were read: seq says which file, so positions in different files compare. */
+interface Mark extends FilePosition {
+  seq: number;
+}
+
+/** A run of entries with one timestamp in one stream, from where its first entry starts (itself a position: no copy per line). */
+interface Run extends Mark {
+  ts: string;
+}
+
+/** Runs kept per stream past this are merged at the front (earlier position kept: reads more, never less). */
+const MAX_RUNS = 4096;
+
+export interface FileFollowOptions extends FollowOptions {
+  /** The log file as the agent sees it. */
+  path: string;
+  /** Where a checkpoint says reading may start (ContainerCheckpoint.file). */
+  from: FilePosition | undefined;
+  pollMs: number;
+}
+
+export class FileFollower {
+  private readonly lines: LineFlow;
+  private readonly ac = new AbortController();
+  private tail: FileTail | undefined;
+  /** Per stream (stdout, stderr): timestamps runs read and not yet passed by a shipped line. */
+  private readonly runs: [Run[], Run[]] = [[], []];
+  private decoder: JsonFileDecoder | undefined;
+  private decoderSeq = -1;
+  private chunk: ChunkAt | undefined;
+  private last: Mark | undefined;
+  private readonly sinceTs: string | undefined;
+  private bad = 0;
+
+  constructor(
+    readonly meta: ContainerMeta,
+    resume: RecordCursor | undefined,
+    private readonly shipper: Shipper,
+    private readonly opts: FileFollowOptions,
+    private readonly metrics: AgentMetrics,
+    private readonly log: Logger,
+  ) {
+    this.lines = new LineFlow(meta, resume, shipper, opts, metrics, log, this.mark, false);
+    // No cursor: Docker's `since` (whole seconds) as a timestamp to compare with (same fixed form).
+    if (!resume?.stdout && !resume?.stderr && opts.since !== '0') {
+      this.sinceTs = `${new Date(Number(opts.since) * 1000).toISOString().slice(0, 19)}.000000000Z`;
+    }
+  }
+
+  get cursor(): RecordCursor {
+    return this.lines.cursor;
+  }
+
+  /** Where reading may resume after the last line handed to the shipper. */
+  get position(): FilePosition | undefined {
+    return this.last;
+  }
+
+  async run(): Promise<FollowEnd> {
+    const tail = (this.tail = new FileTail(this.opts.path, this.opts.from, this.onChunk, {
+      pollMs: this.opts.pollMs,
+      signal: this.ac.signal,
+      follow: this.opts.follow,
+      onEvent: this.onTailEvent,
+    }));
+    const counting = setInterval(() => this.lines.countRead(), 1000);
+    counting.unref();
+    try {
+      const end = await tail.run();
+      if (end === 'aborted') return 'aborted';
+      // Read to the end (not following, or the file was removed with its container).
+      this.lines.flushAll();
+      return 'ended';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // No log file (never started, or removed before we got to it): nothing to read.
+        return 'ended';
+      }
+      this.metrics.dockerErrors.inc({ op: 'logs' });
+      this.log.warn({ container: this.meta.name, path: this.opts.path, err: describe(err) }, 'cannot read the log file');
+      return 'error';
+    } finally {
+      clearInterval(counting);
+      this.lines.stop();
+    }
+  }
+
+  abort(): void {
+    this.ac.abort();
+  }
+
+  /**
+   * The container stopped: read what is written (files opened ahead included: Docker may have
+   * deleted them already) and end; the caller then reads once more from the cursor, not following.
+   */
+  closeStale(): void {
+    if (!this.opts.follow || this.ac.signal.aborted) return;
+    this.tail?.finish();
+  }
+
+  private readonly onTailEvent = (what: TailEvent, detail: string): void => {
+    this.metrics.logFileEvents.inc({ event: what });
+    if (what === 'rotated') return;
+    const level = what === 'position-lost' || what === 'truncated' || what === 'rotations-overrun' ? 'warn' : 'info';
+    this.log[level]({ container: this.meta.name, event: what, detail }, 'log file');
+  };
+
+  private readonly onChunk = async (bytes: Buffer, at: ChunkAt): Promise<void> => {
+    if (at.seq !== this.decoderSeq) {
+      if (this.decoder?.pending) this.onBad('', `a file ended inside an entry (${this.decoder.pending} bytes)`);
+      this.decoder = new JsonFileDecoder(at.start);
+      this.decoderSeq = at.seq;
+    }
+    this.chunk = at;
+    (this.decoder as JsonFileDecoder).push(bytes, this.onEntry, this.onBad);
+    this.lines.chunkDone();
+    if (this.shipper.full) await this.shipper.waitForRoom();
+  };
+
+  private readonly onEntry = (e: LogEntry): void => {
+    if (this.sinceTs !== undefined && e.ts < this.sinceTs) return;
+    const runs = this.runs[e.stream === STDERR ? 1 : 0];
+    const lastRun = runs[runs.length - 1];
+    if (lastRun?.ts !== e.ts) {
+      const c = this.chunk as ChunkAt;
+      runs.push({ ts: e.ts, dev: c.dev, ino: c.ino, seq: c.seq, offset: (this.decoder as JsonFileDecoder).entryStart });
+      if (runs.length > MAX_RUNS) {
+        // Keep the earlier position under the later timestamp: a resume reads more, never less.
+        const [first, second] = runs as [Run, Run];
+        runs[1] = { ...first, ts: second.ts };
+        runs.shift();
+      }
+    }
+    this.lines.push(e);
+  };
+
+  /** Just before a line is shipped: the position a resume after it may start from. */
+  private readonly mark = (line: Line): void => {
+    const mine = line.stream === STDERR ? 1 : 0;
+    const runs = this.runs[mine];
+    const ts = line.cursor.ts;
+    while (runs.length > 1 && (runs[0] as Run).ts < ts) runs.shift();
+    // The other stream's runs before its own cursor's timestamp are shipped (read again and skipped, say).
+    const others = this.runs[1 - mine] as Run[];
+    const otherTs = this.lines.shippedTs(mine === 1 ? STDOUT : STDERR);
+    if (otherTs !== undefined) while (others.length > 1 && (others[0] as Run).ts < otherTs) others.shift();
+    const own = runs[0];
+    const other = others[0];
+    const pos = own && other ? (before(other, own) ? other : own) : (own ?? other);
+    if (pos) {
+      this.last = pos;
+      line.pos = pos;
+    }
+  };
+
+  private readonly onBad = (text: string, why: string): void => {
+    this.bad++;
+    this.metrics.dockerErrors.inc({ op: 'decode' });
+    if (this.bad <= 10 || this.bad % 1000 === 0) this.log.warn({ container: this.meta.name, line: text, why, count: this.bad }, 'log file line skipped');
+  };
+}
+
+function before(a: Mark, b: Mark): boolean {
+  return a.seq < b.seq || (a.seq === b.seq && a.offset < b.offset);
+}

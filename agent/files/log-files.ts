@@ -1,0 +1,58 @@
+/**
+ * Which containers' logs are read from their files (SHIPLOG_DOCKER_LOGS, SHIPLOG_DOCKER_ROOT).
+ * Decided once at start-up for the engine (local, its data dir readable) and then per
+ * container (the json-file driver, a log path under the engine's data dir). `files` that cannot
+ * work stops start-up naming the setting; `auto` falls back to the Engine API and says why.
+ */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, describe } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { AgentConfig } from '../config.js';
+import type { DockerClient } from '../docker/client.js';
+import type { ContainerMeta } from '../docker/containers.js';
+
+export interface LogFiles {
+  /** The container's log file as the agent sees it, or undefined: read it through the API. */
+  pathOf(meta: ContainerMeta): string | undefined;
+  /** The engine's data dir and where the agent reads it (for the log). */
+  readonly engineRoot: string;
+  readonly root: string;
+}
+
+export async function logFilesFor(config: AgentConfig, docker: DockerClient, log: Logger): Promise<LogFiles | undefined> {
+  const mode = config.logsFrom;
+  if (mode === 'api') return undefined;
+  const refuse = (why: string): undefined => {
+    if (mode === 'files') throw new ConfigError([`SHIPLOG_DOCKER_LOGS: files, but ${why}`]);
+    log.info({ why }, 'reading container logs through the Engine API (SHIPLOG_DOCKER_LOGS=auto)');
+    return undefined;
+  };
+  if (!config.docker.socketPath) return refuse(`the engine is remote (DOCKER_HOST=${config.docker.display}): its log files are on another machine`);
+  let engineRoot: string;
+  try {
+    const info = (await docker.getJson('/info')) as { DockerRootDir?: unknown };
+    if (typeof info.DockerRootDir !== 'string' || !info.DockerRootDir.startsWith('/')) return refuse('the engine does not say where its data dir is (DockerRootDir)');
+    engineRoot = info.DockerRootDir.replace(/\/+$/, '');
+  } catch (err) {
+    return refuse(`the engine's data dir could not be asked for: ${describe(err)}`);
+  }
+  const root = (config.dockerRoot ?? engineRoot).replace(/\/+$/, '');
+  const dir = join(root, 'containers');
+  try {
+    await access(dir, constants.R_OK | constants.X_OK);
+  } catch (err) {
+    const how = config.dockerRoot ? `SHIPLOG_DOCKER_ROOT=${config.dockerRoot}` : `the engine's data dir ${engineRoot} (set SHIPLOG_DOCKER_ROOT where it is mounted)`;
+    return refuse(`${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? describe(err)}): mount ${how} read-only into the agent, or run it with access to it`);
+  }
+  log.info({ engineRoot, root }, 'reading json-file container logs from their files');
+  return {
+    engineRoot,
+    root,
+    pathOf(meta) {
+      if (meta.logDriver !== 'json-file' || !meta.logPath.startsWith(`${engineRoot}/`)) return undefined;
+      return root + meta.logPath.slice(engineRoot.length);
+    },
+  };
+}
