@@ -1,10 +1,13 @@
 /**
- * Agent throughput, measured against the ceiling of the same machine in the same run:
- *   1. baseline: dockerd serving one finished container's log over the API to a minimal
- *      reader (curl --unix-socket ... | wc -l): the most any API-based agent can read;
- *   2. the agent reading the same log and shipping it to Kafka (acks=all): lines/s, CPU
- *      seconds per million lines, peak RSS.
- * Prints a table and writes bench/results/agent-throughput.json.
+ * Agent throughput, measured against the ceilings of the same machine in the same run:
+ *   1. baselines: dockerd serving one finished container's log over the API to a minimal
+ *      reader (curl --unix-socket ... | wc -l): the most any API-based agent can read; and the
+ *      same log's json-file read by `wc -l`: the most a file reader can;
+ *   2. the agent reading the same log and shipping it to Kafka (acks=all), once through the
+ *      Engine API (SHIPLOG_DOCKER_LOGS=api) and once from the file (files): lines/s, CPU seconds
+ *      per million lines, peak RSS, and dockerd's own CPU while the agent read.
+ * Prints a table and writes bench/results/agent-throughput.json (the API mode, the flood
+ * scenario) and bench/results/agent-files.json (both modes side by side). BENCH_LINES: 2 M.
  *
  * Uses DOCKER_HOST / SHIPLOG_KAFKA_BROKERS when set, else starts private ones (test/env).
  */
@@ -13,9 +16,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { dockerdPid } from './lib/env.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
 const IMAGE = 'shiplog-test/busybox:latest';
 
 function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -59,63 +63,102 @@ async function main(): Promise<void> {
     const counted = Number(sh(`curl -s --unix-socket ${sock} "http://d/containers/${id}/logs?stdout=1&stderr=1&timestamps=1" | wc -l`));
     const baseSec = Number(process.hrtime.bigint() - b0) / 1e9;
 
-    // 2. The agent, from an empty data dir, reading the whole log (SHIPLOG_BACKLOG=all).
-    const data = mkdtempSync(join(tmpdir(), 'bench-agent-'));
-    stops.push(() => rmSync(data, { recursive: true, force: true }));
-    const prefix = `bench-${randomUUID().slice(0, 8)}`;
-    const a0 = process.hrtime.bigint();
-    // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
-    const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The json-file itself, read by wc -l: a file reader's ceiling.
+    const logPath = sh(`docker inspect --format '{{.LogPath}}' ${id}`, denv);
+    const f0 = process.hrtime.bigint();
+    const fileLines = Number(sh(`wc -l < ${logPath}`));
+    const fileSec = Number(process.hrtime.bigint() - f0) / 1e9;
+    const dpid = dockerdPid(dockerHost);
+
+    // 2. The agent, from an empty data dir, reading the whole log (SHIPLOG_BACKLOG=all), each way.
+    const runAgent = async (mode: 'api' | 'files') => {
+      const data = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+      stops.push(() => rmSync(data, { recursive: true, force: true }));
+      const prefix = `bench-${randomUUID().slice(0, 8)}`;
+      // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
+      const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const a0 = process.hrtime.bigint();
+      const d0 = procStat(dpid).cpuSec;
+      const agent = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), 'agent'], {
+        env: {
+          NODE_OPTIONS: nodeOptions,
+          PATH: process.env.PATH, DOCKER_HOST: dockerHost, SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_DATA_DIR: data,
+          SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_BACKLOG: 'all', SHIPLOG_INCLUDE_LABELS: 'shiplog.bench=1',
+          SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_LOG_LEVEL: 'warn',
+          SHIPLOG_KAFKA_PARTITIONS: '1', SHIPLOG_DOCKER_LOGS: mode, SHIPLOG_STATS_INTERVAL: '0',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      stops.push(() => agent.kill('SIGKILL'));
+      const url = await new Promise<string>((res) => agent.stdout.on('data', (d: Buffer) => {
+        const m = /listening (\S+)/.exec(d.toString());
+        if (m) res(m[1] as string);
+      }));
+      let shipped = 0;
+      while (shipped < LINES) {
+        await new Promise((r) => setTimeout(r, 50));
+        const text = await (await fetch(`${url}/metrics`)).text();
+        shipped = 0;
+        for (const m of text.matchAll(/^shiplog_agent_lines_shipped_total\{[^}]*\} (\d+)/gm)) shipped += Number(m[1]);
+      }
+      const sec = Number(process.hrtime.bigint() - a0) / 1e9;
+      const st = procStat(agent.pid as number);
+      const dockerdCpuSec = procStat(dpid).cpuSec - d0;
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent.on('exit', r));
+      return {
+        linesPerSec: Math.round(LINES / sec),
+        cpuSecPerMillionLines: Number(((st.cpuSec * 1e6) / LINES).toFixed(2)),
+        coresAtThatRate: Number((st.cpuSec / sec).toFixed(2)),
+        peakRssMiB: Math.round(st.hwmMiB),
+        dockerdCpuSecPerMillionLines: Number(((dockerdCpuSec * 1e6) / LINES).toFixed(2)),
+      };
+    };
     // As the agent image runs it (deploy/Dockerfile); BENCH_AGENT_NODE_OPTIONS='' for bare Node.
     const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ?? '--max-semi-space-size=2';
-    const agent = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), 'agent'], {
-      env: {
-        NODE_OPTIONS: nodeOptions,
-        PATH: process.env.PATH, DOCKER_HOST: dockerHost, SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_DATA_DIR: data,
-        SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_BACKLOG: 'all', SHIPLOG_INCLUDE_LABELS: 'shiplog.bench=1',
-        SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', SHIPLOG_PRINT_ADDRESS: '1', SHIPLOG_LOG_LEVEL: 'warn',
-        SHIPLOG_KAFKA_PARTITIONS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    stops.push(() => agent.kill('SIGKILL'));
-    const url = await new Promise<string>((res) => agent.stdout.on('data', (d: Buffer) => {
-      const m = /listening (\S+)/.exec(d.toString());
-      if (m) res(m[1] as string);
-    }));
-    let shipped = 0;
-    while (shipped < LINES) {
-      await new Promise((r) => setTimeout(r, 50));
-      const text = await (await fetch(`${url}/metrics`)).text();
-      shipped = 0;
-      for (const m of text.matchAll(/^shiplog_agent_lines_shipped_total\{[^}]*\} (\d+)/gm)) shipped += Number(m[1]);
-    }
-    const agentSec = Number(process.hrtime.bigint() - a0) / 1e9;
-    const st = procStat(agent.pid as number);
-    agent.kill('SIGTERM');
+    const api = await runAgent('api');
+    const files = await runAgent('files');
+    const apiCeiling = counted / baseSec;
 
     const commit = sh(`git -C ${root} rev-parse --short HEAD`);
+    const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
     const result = {
       scenario: 'agent-throughput',
       date: new Date().toISOString(),
       commit,
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine,
       lines: LINES,
       generatorLinesPerSec: Math.round(LINES / genSec),
-      dockerReadLinesPerSec: Math.round(counted / baseSec),
-      agentLinesPerSec: Math.round(LINES / agentSec),
-      agentVsDockerRead: Number((LINES / agentSec / (counted / baseSec)).toFixed(3)),
-      agentCpuSecPerMillionLines: Number(((st.cpuSec * 1e6) / LINES).toFixed(2)),
-      agentCoresAtThatRate: Number((st.cpuSec / agentSec).toFixed(2)),
-      agentPeakRssMiB: Math.round(st.hwmMiB),
+      dockerReadLinesPerSec: Math.round(apiCeiling),
+      agentLinesPerSec: api.linesPerSec,
+      agentVsDockerRead: Number((api.linesPerSec / apiCeiling).toFixed(3)),
+      agentCpuSecPerMillionLines: api.cpuSecPerMillionLines,
+      agentCoresAtThatRate: api.coresAtThatRate,
+      agentPeakRssMiB: api.peakRssMiB,
       nodeOptions,
-      note: 'agent time includes its start-up (Kafka connect, topic creation)',
+      note: 'the agent reading through the Engine API (SHIPLOG_DOCKER_LOGS=api); its time includes its start-up (Kafka connect, topic creation)',
+    };
+    const filesResult = {
+      scenario: 'agent-files',
+      date: result.date,
+      commit,
+      machine,
+      lines: LINES,
+      ceilings: { dockerApiReadLinesPerSec: Math.round(apiCeiling), fileReadByWcLinesPerSec: Math.round(fileLines / fileSec) },
+      api,
+      files,
+      filesVsApiCeiling: Number((files.linesPerSec / apiCeiling).toFixed(2)),
+      nodeOptions,
+      note: 'each agent run includes its start-up (Kafka connect, topic creation); Kafka acks=all, gzip level 1',
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
     writeFileSync(join(root, 'bench/results/agent-throughput.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(root, 'bench/results/agent-files.json'), `${JSON.stringify(filesResult, null, 2)}\n`);
     console.table({
-      'dockerd -> curl | wc -l (ceiling)': { 'lines/s': result.dockerReadLinesPerSec },
-      'agent -> Kafka (acks=all)': { 'lines/s': result.agentLinesPerSec, 'x ceiling': result.agentVsDockerRead, 'CPU s / M lines': result.agentCpuSecPerMillionLines, 'peak RSS MiB': result.agentPeakRssMiB },
+      'dockerd -> curl | wc -l (API ceiling)': { 'lines/s': result.dockerReadLinesPerSec },
+      'wc -l on the json-file (file ceiling)': { 'lines/s': filesResult.ceilings.fileReadByWcLinesPerSec },
+      'agent, API mode -> Kafka': { 'lines/s': api.linesPerSec, 'CPU s / M lines': api.cpuSecPerMillionLines, 'dockerd CPU s / M lines': api.dockerdCpuSecPerMillionLines, 'peak RSS MiB': api.peakRssMiB },
+      'agent, files mode -> Kafka': { 'lines/s': files.linesPerSec, 'CPU s / M lines': files.cpuSecPerMillionLines, 'dockerd CPU s / M lines': files.dockerdCpuSecPerMillionLines, 'peak RSS MiB': files.peakRssMiB },
     });
     sh(`docker rm -f ${id}`, denv);
   } finally {

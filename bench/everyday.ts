@@ -17,14 +17,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { RowEncoder } from '../collector/ingest/encode-rows.js';
 import { ChdbStore } from '../collector/store/chdb-store.js';
 import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
 import { RealisticLogs } from './gen/realistic-logs.js';
-import { IMAGE, histogramQuantile, metricValue, procStat, runScenarios, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
+import { IMAGE, dockerdPid, histogramQuantile, metricValue, procStat, runScenarios, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
 
 const CONTAINERS = 5;
 /** Lines per second per container: 5 × 20 = 100 lines/s. */
@@ -36,15 +36,6 @@ function writeBytes(pid: number): number {
 }
 
 /** dockerd's pid: from the pidfile beside the socket (test/env/docker.sh), else the only dockerd. */
-function dockerdPid(dockerHost: string): number {
-  const sock = dockerHost.replace(/^unix:\/\//, '');
-  try {
-    return Number(readFileSync(join(dirname(sock), 'docker.pid'), 'utf8').trim());
-  } catch {
-    return Number(sh('pgrep -x dockerd || true').split('\n')[0]) || 0;
-  }
-}
-
 async function preload(dataDir: string, rows: number): Promise<void> {
   if (rows <= 0) return;
   const store = new ChdbStore(join(dataDir, 'chdb'));

@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../../..');
 export const IMAGE = 'shiplog-test/busybox:latest';
@@ -15,6 +15,16 @@ export function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The same without blocking the event loop (for benchmarks that read a stream meanwhile). */
+/** The pid of the dockerd behind DOCKER_HOST (test/env/docker.sh writes docker.pid beside its socket), else the machine's. */
+export function dockerdPid(dockerHost: string): number {
+  const sock = dockerHost.replace(/^unix:\/\//, '');
+  try {
+    return Number(readFileSync(join(dirname(sock), 'docker.pid'), 'utf8').trim());
+  } catch {
+    return Number(sh('pgrep -x dockerd || true').split('\n')[0]) || 0;
+  }
+}
+
 export function shAsync(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));

@@ -67,7 +67,12 @@ describe('agent image', () => {
     const lines = linesByContainer(await readTopic(`${prefix}.logs`)).get(c.id)?.lines.map((l) => l.bytes.toString());
     expect(lines).toEqual(Array.from({ length: 300 }, (_, i) => `from-image-${i + 1}`));
     // As `node` it cannot read Docker's root-only log files: auto read them through the API.
-    expect(await docker(['logs', agentId])).toContain('reading container logs through the Engine API (SHIPLOG_DOCKER_LOGS=auto)');
+    // (Both streams: the agent logs to stderr.)
+    const logsOf = async (container: string) => {
+      const r = await run('docker', ['logs', container], { env, maxBuffer: 1 << 26 });
+      return r.stdout + r.stderr;
+    };
+    expect(await logsOf(agentId)).toContain('reading container logs through the Engine API (SHIPLOG_DOCKER_LOGS=auto)');
     await docker(['rm', '-f', agentId]);
 
     // The way compose.yml runs it: root with every capability dropped, read-only, the log
@@ -85,10 +90,10 @@ describe('agent image', () => {
     ]);
     cleanups.push(() => removeContainers([filesAgent]));
     await waitFor(async () => (linesByContainer(await readTopic(`${filesPrefix}.logs`)).get(c.id)?.lines.length ?? 0) >= 300, 90_000, 'the lines in Kafka, read from the file').catch(async (err) => {
-      console.log(await docker(['logs', '--tail', '50', filesAgent]).catch(() => ''));
+      console.log(await logsOf(filesAgent).catch(() => ''));
       throw err;
     });
-    expect(await docker(['logs', filesAgent])).toContain('reading json-file container logs from their files');
+    expect(await logsOf(filesAgent)).toContain('reading json-file container logs from their files');
     const fromFile = linesByContainer(await readTopic(`${filesPrefix}.logs`)).get(c.id)?.lines.map((l) => l.bytes.toString());
     expect(fromFile).toEqual(lines);
   });

@@ -88,6 +88,25 @@ describe('CheckpointStore', () => {
     }
   });
 
+  it('keeps the file position that goes with the cursors: moved with them, cleared by API-mode cursors, kept by recovery', () => {
+    const d = tmp();
+    const s = new CheckpointStore(d, 'kafka:t.logs');
+    const pos = { dev: '2049', ino: '18446744073709551615', offset: 4096 };
+    s.advance('c1', { stdout: { ts: A, n: 1 } }, { ...pos, seq: 3, ts: A } as typeof pos);
+    expect(s.get('c1')?.file).toEqual(pos);
+    // A cursor that does not move leaves the position as it is.
+    s.advance('c1', { stdout: { ts: A, n: 1 } }, { ...pos, offset: 1 });
+    expect(s.get('c1')?.file?.offset).toBe(4096);
+    // Cursors recovered from Kafka (no position): the older position still holds (reads more, never less).
+    s.advance('c1', { stdout: { ts: B, n: 1 } });
+    expect(s.get('c1')?.file).toEqual(pos);
+    s.persist();
+    expect(new CheckpointStore(d, 'kafka:t.logs').get('c1')?.file).toEqual(pos);
+    // Lines read through the API move the cursors past any file position: it goes.
+    s.advance('c1', { stdout: { ts: B, n: 2 } }, null);
+    expect(s.get('c1')?.file).toBeUndefined();
+  });
+
   it('orders cursors by timestamp, then count', () => {
     expect(after({ ts: B, n: 1 }, { ts: A, n: 5 })).toBe(true);
     expect(after({ ts: A, n: 5 }, { ts: A, n: 5 })).toBe(false);
