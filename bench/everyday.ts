@@ -158,7 +158,24 @@ async function everydayUpRun(env: BenchEnv, preloadRows: number): Promise<Record
   }
 }
 
+/**
+ * Once per way of reading logs (BENCH_DOCKER_LOGS, default api,files): the agent's and
+ * dockerd's CPU for the same 100 containers, and the two together compared between the modes.
+ */
 async function everydayAgent(env: BenchEnv): Promise<void> {
+  const modes = (process.env.BENCH_DOCKER_LOGS ?? 'api,files').split(',');
+  const byMode: Record<string, Record<string, unknown>> = {};
+  for (const mode of modes) byMode[mode] = await everydayAgentRun(env, mode);
+  const total = (m: string) => {
+    const w = (byMode[m]?.windows ?? []) as Record<string, number>[];
+    return w.reduce((s, x) => s + (x.agent_cores ?? 0) + (x.dockerd_cores ?? 0), 0) / Math.max(1, w.length);
+  };
+  const summary = { modes: byMode, agent_plus_dockerd_cores: Object.fromEntries(modes.map((m) => [m, total(m)])), files_to_api: byMode.files && byMode.api ? total('files') / total('api') : undefined };
+  console.log(JSON.stringify({ agent_plus_dockerd_cores: summary.agent_plus_dockerd_cores, files_to_api: summary.files_to_api }));
+  saveResult('everyday-agent', summary);
+}
+
+async function everydayAgentRun(env: BenchEnv, mode: string): Promise<Record<string, unknown>> {
   const windowS = Number(process.env.BENCH_AGENT_WINDOW_S ?? 60);
   const label = `bench-${randomUUID().slice(0, 8)}`;
   // As the agent image runs it (deploy/Dockerfile); BENCH_AGENT_NODE_OPTIONS='' for bare Node.
@@ -170,6 +187,7 @@ async function everydayAgent(env: BenchEnv): Promise<void> {
     SHIPLOG_DATA_DIR: env.tmp('bench-agent-'),
     SHIPLOG_KAFKA_TOPIC_PREFIX: label,
     SHIPLOG_INCLUDE_LABELS: `shiplog.bench=${label}`,
+    SHIPLOG_DOCKER_LOGS: mode,
     // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
   }, (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const pid = agent.proc.pid as number;
@@ -193,9 +211,9 @@ async function everydayAgent(env: BenchEnv): Promise<void> {
       const dockerd = dpid ? (procStat(dpid).cpuSec - d0) / secs : NaN;
       windows.push({ lines_per_s: lines, agent_cores: cores, cores_per_1k_lines_s: cores / (lines / 1000), dockerd_cores: dockerd, agent_to_dockerd: cores / dockerd, rss_mib: procStat(pid).rssMiB });
     }
-    const figures = { containers: 100, window_s: windowS, node_options: nodeOptions, windows, peak_rss_mib: procStat(pid).hwmMiB };
+    const figures = { docker_logs: mode, containers: 100, window_s: windowS, node_options: nodeOptions, windows, peak_rss_mib: procStat(pid).hwmMiB };
     console.log(JSON.stringify(figures, null, 2));
-    saveResult('everyday-agent', figures);
+    return figures;
   } finally {
     await agent.stop().catch(() => undefined);
     if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { env: env.denv, stdio: 'ignore' });
