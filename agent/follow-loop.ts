@@ -108,7 +108,7 @@ export async function followContainer(ctx: FollowContext, c: ContainerState): Pr
     };
     const resume = resumeCursor(c, checkpoints);
     const follower = file
-      ? new FileFollower(meta, resume, shipper, { ...opts, path: file, from: resumeFile(c, checkpoints), pollMs: FILE_POLL_MS }, ctx.metrics, log)
+      ? new FileFollower(meta, resume, shipper, { ...opts, path: file, from: resumeFile(c, checkpoints), fromThisRun: c.filePos !== undefined && resume === c.cursor, pollMs: FILE_POLL_MS }, ctx.metrics, log)
       : new LogFollower(docker, meta, resume, shipper, opts, ctx.metrics, log);
     c.follower = follower;
     const how = await follower.run();

@@ -42,6 +42,8 @@ export interface FileFollowOptions extends FollowOptions {
   path: string;
   /** Where a checkpoint says reading may start (ContainerCheckpoint.file). */
   from: FilePosition | undefined;
+  /** `from` is where an earlier reader of this process got to (not a checkpoint read at start-up). */
+  fromThisRun?: boolean;
   pollMs: number;
 }
 
@@ -127,7 +129,9 @@ export class FileFollower {
   private readonly onTailEvent = (what: TailEvent, detail: string): void => {
     this.metrics.logFileEvents.inc({ event: what });
     if (what === 'rotated') return;
-    const level = what === 'position-lost' || what === 'truncated' || what === 'rotations-overrun' ? 'warn' : 'info';
+    // A position of this run whose file is gone was read to its end before Docker removed it: normal.
+    const lost = what === 'position-lost' && !this.opts.fromThisRun;
+    const level = lost || what === 'truncated' || what === 'rotations-overrun' ? 'warn' : 'info';
     this.log[level]({ container: this.meta.name, event: what, detail }, 'log file');
   };
 
