@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 /** Integration test files that run alone, after the rest. */
 const ALONE = ['test/integration/agent/file-mode.test.ts'];
 
+/** What both integration projects share: the real dockerd and broker, separate processes. */
+const INTEGRATION = { globalSetup: ['test/env/global-setup.ts'], hookTimeout: 120_000, pool: 'forks' as const };
+
 export default defineConfig({
   test: {
     // Two cores: a few test files at a time, each with its own agent process.
@@ -20,10 +23,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           exclude: ALONE,
-          globalSetup: ['test/env/global-setup.ts'],
+          ...INTEGRATION,
           testTimeout: 240_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
         },
       },
       {
@@ -33,10 +34,8 @@ export default defineConfig({
         test: {
           name: 'integration-alone',
           include: ALONE,
-          globalSetup: ['test/env/global-setup.ts'],
+          ...INTEGRATION,
           testTimeout: 360_000,
-          hookTimeout: 120_000,
-          pool: 'forks',
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

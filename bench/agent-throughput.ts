@@ -11,28 +11,15 @@
  *
  * Uses DOCKER_HOST / SHIPLOG_KAFKA_BROKERS when set, else starts private ones (test/env).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { dockerdPid } from './lib/env.js';
+import { IMAGE, dockerdPid, procStat, sh } from './lib/env.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
-const IMAGE = 'shiplog-test/busybox:latest';
-
-function sh(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
-  return execFileSync('bash', ['-c', cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
-}
-
-function procStat(pid: number): { cpuSec: number; hwmMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSec: ticks / 100, hwmMiB: Number(hwm?.[1] ?? 0) / 1024 };
-}
 
 async function main(): Promise<void> {
   const stops: (() => void)[] = [];

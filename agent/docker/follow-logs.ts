@@ -72,13 +72,10 @@ export class LogFollower {
     const onEntry = this.lines.push;
     return new Promise<FollowEnd>((resolve) => {
       let settled = false;
-      // Read counters go to prom-client in bulk: every 4096 lines, every second, and at the end.
-      const counting = setInterval(() => this.lines.countRead(), 1000);
-      counting.unref();
+      this.lines.start();
       const finish = (how: FollowEnd) => {
         if (settled) return;
         settled = true;
-        clearInterval(counting);
         this.lines.stop();
         resolve(how);
       };

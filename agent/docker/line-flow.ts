@@ -28,6 +28,7 @@ export class LineFlow {
   private readonly mlOut: MultilineMerger | undefined;
   private readonly mlErr: MultilineMerger | undefined;
   private mlTimer: NodeJS.Timeout | undefined;
+  private counting: NodeJS.Timeout | undefined;
   private readonly readOut: { lines: CounterChild; bytes: CounterChild };
   private readonly readErr: { lines: CounterChild; bytes: CounterChild };
   private readonly emitted: RecordCursor;
@@ -96,10 +97,17 @@ export class LineFlow {
     this.mlErr?.flush(this.emit);
   }
 
-  /** Reading stopped: no more timer; counters up to date. */
+  /** Reading starts: read counters go to prom-client in bulk, every 4096 lines (chunkDone), every second and at stop. */
+  start(): void {
+    this.counting ??= setInterval(() => this.countRead(), 1000).unref();
+  }
+
+  /** Reading stopped: no more timers; counters up to date. */
   stop(): void {
     if (this.mlTimer) clearTimeout(this.mlTimer);
     this.mlTimer = undefined;
+    if (this.counting) clearInterval(this.counting);
+    this.counting = undefined;
     this.countRead();
   }
 

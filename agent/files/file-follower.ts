@@ -91,8 +91,7 @@ export class FileFollower {
       follow: this.opts.follow,
       onEvent: this.onTailEvent,
     }));
-    const counting = setInterval(() => this.lines.countRead(), 1000);
-    counting.unref();
+    this.lines.start();
     try {
       const end = await tail.run();
       if (end === 'aborted') return 'aborted';
@@ -108,7 +107,6 @@ export class FileFollower {
       this.log.warn({ container: this.meta.name, path: this.opts.path, err: describe(err) }, 'cannot read the log file');
       return 'error';
     } finally {
-      clearInterval(counting);
       this.lines.stop();
     }
   }
@@ -164,19 +162,20 @@ export class FileFollower {
     this.lines.push(e);
   };
 
-  /** Just before a line is shipped: the position a resume after it may start from. */
+  /**
+   * Just before a line is shipped: the position a resume after it may start from. Each stream's
+   * runs before its cursor's timestamp are shipped (this line's stream: up to this line, whose
+   * cursor is already the stream's; the other: read again and skipped, say) and go; the earlier
+   * of the two first runs left is the position.
+   */
   private readonly mark = (line: Line): void => {
-    const mine = line.stream === STDERR ? 1 : 0;
-    const runs = this.runs[mine];
-    const ts = line.cursor.ts;
-    while (runs.length > 1 && (runs[0] as Run).ts < ts) runs.shift();
-    // The other stream's runs before its own cursor's timestamp are shipped (read again and skipped, say).
-    const others = this.runs[1 - mine] as Run[];
-    const otherTs = this.lines.shippedTs(mine === 1 ? STDOUT : STDERR);
-    if (otherTs !== undefined) while (others.length > 1 && (others[0] as Run).ts < otherTs) others.shift();
-    const own = runs[0];
-    const other = others[0];
-    const pos = own && other ? (before(other, own) ? other : own) : (own ?? other);
+    for (const [i, stream] of [STDOUT, STDERR].entries()) {
+      const runs = this.runs[i] as Run[];
+      const ts = this.lines.shippedTs(stream);
+      if (ts !== undefined) while (runs.length > 1 && (runs[0] as Run).ts < ts) runs.shift();
+    }
+    const [out, err] = [this.runs[0][0], this.runs[1][0]];
+    const pos = out && err ? (before(err, out) ? err : out) : (out ?? err);
     if (pos) {
       this.last = pos;
       line.pos = pos;

@@ -9,20 +9,9 @@
  * A line that does not parse is handed to onBad and skipped; the rest go on.
  */
 import { STDERR, STDOUT, type EntrySink, type StreamId } from '../docker/decode-frames.js';
+import { apiTimestamp } from '../docker/docker-time.js';
 
 const NL = 0x0a;
-const TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Go's RFC 3339 (trailing fraction zeros dropped, any zone) as the API sends it: UTC, nine digits. */
-export function apiTimestamp(time: string): string | undefined {
-  const m = TIME.exec(time);
-  if (!m) return undefined;
-  const fraction = (m[2] ?? '').padEnd(9, '0');
-  if (m[3] === 'Z') return `${m[1]}.${fraction}Z`;
-  const ms = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(ms)) return undefined;
-  return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
-}
 
 interface Entry {
   log?: unknown;
@@ -99,13 +88,9 @@ export class JsonFileDecoder {
     const q = raw.indexOf(QUOTE, from);
     if (q < 0) return false;
     const bs = raw.indexOf(BACKSLASH, from);
-    let end = q;
-    if (bs >= 0 && bs < q) {
-      // Only a final "\n" is taken here.
-      if (bs !== q - 2 || raw[q - 1] !== N) return false;
-      raw[bs] = NL;
-      end = q - 1;
-    }
+    // An escape before the closing quote: only a final "\n" is taken here.
+    const escaped = bs >= 0 && bs < q;
+    if (escaped && (bs !== q - 2 || raw[q - 1] !== N)) return false;
     let stream: StreamId;
     let at: number;
     if (raw.compare(MID_OUT, 0, MID_OUT.length, q, q + MID_OUT.length) === 0) {
@@ -114,14 +99,14 @@ export class JsonFileDecoder {
     } else if (raw.compare(MID_ERR, 0, MID_ERR.length, q, q + MID_ERR.length) === 0) {
       stream = STDERR;
       at = q + MID_ERR.length;
-    } else {
-      if (end !== q) raw[bs] = BACKSLASH;
-      return false;
-    }
+    } else return false;
     const ts = raw.length - at >= 22 && raw[raw.length - 2] === QUOTE && raw[raw.length - 1] === BRACE ? apiTimestamp(raw.toString('latin1', at, raw.length - 2)) : undefined;
-    if (ts === undefined) {
-      if (end !== q) raw[bs] = BACKSLASH;
-      return false;
+    if (ts === undefined) return false;
+    // Taken: the escape's backslash becomes the newline, its "n" is left out.
+    let end = q;
+    if (escaped) {
+      raw[bs] = NL;
+      end = q - 1;
     }
     sink({ stream, ts, content: raw.subarray(from, end) });
     return true;

@@ -16,9 +16,6 @@ import type { ContainerMeta } from '../docker/containers.js';
 export interface LogFiles {
   /** The container's log file as the agent sees it, or undefined: read it through the API. */
   pathOf(meta: ContainerMeta): string | undefined;
-  /** The engine's data dir and where the agent reads it (for the log). */
-  readonly engineRoot: string;
-  readonly root: string;
 }
 
 export async function logFilesFor(config: AgentConfig, docker: DockerClient, log: Logger): Promise<LogFiles | undefined> {
@@ -48,8 +45,6 @@ export async function logFilesFor(config: AgentConfig, docker: DockerClient, log
   }
   log.info({ engineRoot, root }, 'reading json-file container logs from their files');
   return {
-    engineRoot,
-    root,
     pathOf(meta) {
       if (meta.logDriver !== 'json-file' || !meta.logPath.startsWith(`${engineRoot}/`)) return undefined;
       return root + meta.logPath.slice(engineRoot.length);

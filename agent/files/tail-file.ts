@@ -199,7 +199,7 @@ export class FileTail {
           // A newer file exists, so Docker wrote the last of this one before renaming it:
           // what came in since the read above is its end.
           await this.readToEnd(fd, st, offset);
-          this.release(fd);
+          closeQuietly(fd);
           fd = next.fd;
           st = next.st;
           this.seq++;
@@ -207,7 +207,7 @@ export class FileTail {
           this.opts.onEvent?.('rotated', `${this.path}: on to ${next.path} (inode ${st.ino})`);
           if (next.gz) {
             // Compressed before it was read: read whole; a newer file was opened with it, the loop goes on to that one.
-            await this.readGz(createReadStream('', { fd: next.fd, autoClose: false, start: 0 }), next, 0);
+            await this.readGz(next.fd, next, 0);
             offset = Number(st.size);
           }
           continue;
@@ -221,7 +221,7 @@ export class FileTail {
         if (current.size > BigInt(offset) && identity(current) === identity(st)) continue;
         // Told to finish (its container stopped): everything opened is read, and the file is at its end.
         if (this.draining && identity(current) === identity(st)) return 'ended';
-        // (Rotated but nothing handed over yet: the pinning thread is behind; wait for it, not in a loop.)
+        // (Rotated, and the new file not opened yet: wait for the next change, not in a loop.)
         await this.waitForChange();
         if (signal.aborted) break;
         const now = fstatSync(fd, { bigint: true });
@@ -235,8 +235,8 @@ export class FileTail {
     } finally {
       this.closed = true;
       this.watcher?.close();
-      if (fd !== undefined) this.release(fd);
-      for (const p of this.pinned.splice(0)) this.release(p.fd);
+      if (fd !== undefined) closeQuietly(fd);
+      for (const p of this.pinned.splice(0)) closeQuietly(p.fd);
     }
   }
 
@@ -247,10 +247,6 @@ export class FileTail {
   finish(): void {
     this.draining = true;
     this.signalChange();
-  }
-
-  private release(fd: number): void {
-    closeQuietly(fd);
   }
 
   /**
@@ -362,17 +358,18 @@ export class FileTail {
       return;
     }
     try {
-      if (r.gz) await this.readGz(createReadStream('', { fd, autoClose: false, start: 0 }), r, from);
+      if (r.gz) await this.readGz(fd, r, from);
       else await this.readToEnd(fd, fstatSync(fd, { bigint: true }), from);
     } finally {
       closeQuietly(fd);
     }
   }
 
-  /** A compressed rotated file from `from` (uncompressed bytes) to its end. */
-  private async readGz(input: NodeJS.ReadableStream, r: Rotated, from: number): Promise<void> {
+  /** A compressed rotated file, open as `fd` (left open), from `from` (uncompressed bytes) to its end. */
+  private async readGz(fd: number, r: Rotated, from: number): Promise<void> {
     const [dev, ino] = r.id.split(':') as [string, string];
     let offset = 0;
+    const input = createReadStream('', { fd, autoClose: false, start: 0 });
     const stream = input.pipe(createGunzip());
     // pipe() does not pass the input's errors on: without this the read would wait for ever.
     input.on('error', (err: Error) => stream.destroy(err));

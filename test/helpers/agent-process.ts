@@ -38,7 +38,8 @@ export function startCollector(env: Record<string, string>): Promise<AgentProces
   return startShiplog('collector', { SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', SHIPLOG_COLLECTOR_SESSION_TIMEOUT: '15s', ...env });
 }
 
-export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>): Promise<AgentProcess> {
+/** The built CLI as a child process on the test's dockerd and broker; `output()` is stdout and stderr as they came. */
+function spawnShiplog(command: 'agent' | 'collector', env: Record<string, string>) {
   const proc = spawn(process.execPath, [CLI, command], {
     env: {
       PATH: process.env.PATH,
@@ -55,10 +56,15 @@ export async function startShiplog(command: 'agent' | 'collector', env: Record<s
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  return { proc, exited, output: () => out };
+}
+
+export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>): Promise<AgentProcess> {
+  const { proc, exited, output } = spawnShiplog(command, env);
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const t = setTimeout(() => reject(new Error(`${command} did not start in 60 s:\n${out}`)), 60_000);
+    const t = setTimeout(() => reject(new Error(`${command} did not start in 60 s:\n${output()}`)), 60_000);
     const check = () => {
-      const m = /listening (http:\/\/\S+)/.exec(out);
+      const m = /listening (http:\/\/\S+)/.exec(output());
       if (m) {
         clearTimeout(t);
         resolveUrl(m[1] as string);
@@ -67,14 +73,14 @@ export async function startShiplog(command: 'agent' | 'collector', env: Record<s
     proc.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(t);
-      reject(new Error(`${command} exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${command} exited with ${code} before listening:\n${output()}`));
     });
   });
   const metrics = async () => (await fetch(`${url}/metrics`)).text();
   return {
     proc,
     url,
-    output: () => out,
+    output,
     exited,
     async stop() {
       proc.kill('SIGTERM');
@@ -102,25 +108,11 @@ export async function startShiplog(command: 'agent' | 'collector', env: Record<s
 
 /** Runs `shiplog agent` expecting it to stop by itself (a refused start-up): its exit code and output. */
 export async function runAgentToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, [CLI, 'agent'], {
-    env: {
-      PATH: process.env.PATH,
-      DOCKER_HOST: inject('dockerHost'),
-      SHIPLOG_KAFKA_BROKERS: inject('kafkaBrokers'),
-      SHIPLOG_AGENT_PORT: '0',
-      SHIPLOG_AGENT_ADDRESS: '127.0.0.1',
-      SHIPLOG_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const { proc, exited, output } = spawnShiplog('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env });
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  const code = await exited;
   clearTimeout(timer);
-  return { code, output };
+  return { code, output: output() };
 }
 
 /**

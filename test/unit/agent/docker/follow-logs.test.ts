@@ -19,6 +19,7 @@ import { createAgentMetrics } from '../../../../agent/metrics.js';
 import type { RecordCursor } from '../../../../agent/ship/record.js';
 import type { Shipper } from '../../../../agent/ship/shipper.js';
 import { createLogger } from '../../../../lib/logger.js';
+import { cutAt } from '../../../helpers/cut-bytes.js';
 
 const meta: ContainerMeta = { id: 'a'.repeat(64), name: 'web', image: 'img', imageId: '', labels: {}, tty: false, running: true, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', logPath: '' };
 
@@ -75,19 +76,6 @@ async function follow(chunks: Buffer[], o: { resume?: RecordCursor; follow?: boo
   return { how, lines, cursor: f.cursor, queries, follower: f };
 }
 
-/** Cuts bytes at the given fractions. */
-function cut(all: Buffer, at: number[]): Buffer[] {
-  const points = [...new Set(at.map((x) => Math.floor(x * all.length)))].filter((p) => p > 0 && p < all.length).sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(all.subarray(from, p));
-    from = p;
-  }
-  out.push(all.subarray(from));
-  return out;
-}
-
 describe('LogFollower on Docker stream bytes', () => {
   it('hands on every line whole, per stream and in order, wherever the chunks are cut; 16 KiB partials joined', async () => {
     await fc.assert(
@@ -104,7 +92,7 @@ describe('LogFollower on Docker stream bytes', () => {
             parts.forEach((p, k) => frames.push(entry(stream, i++, p, k === parts.length - 1)));
             want.push({ stream, msg: Buffer.concat(parts) });
           }
-          const r = await follow(cut(Buffer.concat(frames), at));
+          const r = await follow(cutAt(Buffer.concat(frames), at));
           expect(r.how).toBe('ended');
           for (const s of [1, 2]) {
             const got = r.lines.filter((l) => l.stream === s).map((l) => l.msg.toString('hex'));

@@ -7,7 +7,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../../../agent/docker/decode-frames.js';
-import { apiTimestamp, JsonFileDecoder } from '../../../../agent/files/json-file.js';
+import { apiTimestamp } from '../../../../agent/docker/docker-time.js';
+import { JsonFileDecoder } from '../../../../agent/files/json-file.js';
+import { cutAt } from '../../../helpers/cut-bytes.js';
 
 const line = (log: string, stream: string, time: string) => `${JSON.stringify({ log, stream, time })}\n`;
 
@@ -36,15 +38,7 @@ describe('json-file decoder', () => {
         (spec, at) => {
           const text = spec.map(([s, stream, partial], i) => line(partial ? s : `${s}\n`, stream, `2026-11-25T10:00:00.${String(i + 1).padStart(3, '0')}Z`)).join('');
           const all = Buffer.from(text);
-          const cuts = [...new Set(at.map((x) => Math.floor(x * all.length)))].sort((a, b) => a - b);
-          const chunks: Buffer[] = [];
-          let from = 0;
-          for (const c of cuts) {
-            chunks.push(all.subarray(from, c));
-            from = c;
-          }
-          chunks.push(all.subarray(from));
-          const r = decode(chunks);
+          const r = decode(cutAt(all, at, { keepEmpty: true }));
           expect(r.bad).toEqual([]);
           expect(r.offset).toBe(all.length);
           expect(r.pending).toBe(0);
