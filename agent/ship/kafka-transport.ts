@@ -151,6 +151,16 @@ export class KafkaTransport implements Transport {
       await consumer.connect();
       await consumer.subscribe({ topic: this.cfg.topic, fromBeginning: false });
       const remaining = new Set(todo.keys());
+      const seekAll = () => {
+        for (const p of endOffsets.keys()) {
+          const r = todo.get(p);
+          consumer.seek({ topic: this.cfg.topic, partition: p, offset: (r ? r.from : BigInt(endOffsets.get(p) ?? '0')).toString() });
+        }
+      };
+      // Seeks are forgotten when kafkajs restarts a consumer that failed to join (a broker just
+      // started answers "coordinator is loading"): it then began at the end of the topic and
+      // waited for ever for the records to read back. So they are made again at every join.
+      consumer.on(consumer.events.GROUP_JOIN, seekAll);
       await new Promise<void>((resolve, reject) => {
         consumer
           .run({
@@ -182,10 +192,7 @@ export class KafkaTransport implements Transport {
             },
           })
           .catch(reject);
-        for (const p of endOffsets.keys()) {
-          const r = todo.get(p);
-          consumer.seek({ topic: this.cfg.topic, partition: p, offset: (r ? r.from : BigInt(endOffsets.get(p) ?? '0')).toString() });
-        }
+        seekAll();
       });
     } catch (err) {
       throw new KafkaError(`cannot read back ${this.cfg.topic} to finish checkpoints`, err);

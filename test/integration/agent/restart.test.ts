@@ -42,7 +42,10 @@ describe('agent restarts', () => {
     expect(agent.proc.signalCode).toBe('SIGKILL');
     // Second agent: recovers the unrecorded acknowledgement from Kafka, then is killed by us mid-stream.
     agent = await t.start();
-    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) > 5000, 60_000, 'progress');
+    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) > 5000, 60_000, 'progress').catch(async (err: Error) => {
+      const shipped = await agent.metric('shiplog_agent_lines_shipped_total').catch(() => NaN);
+      throw new Error(`${err.message} (${shipped} shipped); the agent said:\n${agent.output().split('\n').slice(-40).join('\n')}`);
+    });
     expect(agent.output()).toContain('moved checkpoints forward from records acknowledged before the last stop');
     await agent.kill();
     await new Promise((r) => setTimeout(r, 700));
