@@ -158,12 +158,21 @@ export function containersDashboard() {
   ], l.panels);
 }
 
+/**
+ * What the Search box says, as a ClickHouse string expression. Grafana pastes variables into
+ * the SQL text; `:raw` let a quote end the string (a search for `it's` broke every panel, and
+ * the rest ran as SQL), and `:sqlstring` only doubles quotes, while ClickHouse also takes a
+ * backslash as an escape (`\'` ends nothing). Percent-encoded, the text is only letters,
+ * digits, `-_.~` and `%XX`, which no string literal can be broken out of; ClickHouse decodes it.
+ */
+export const SEARCH_TEXT = "decodeURLComponent('${search:percentencode}')";
+
 /** The WHERE conditions every logs query shares (macros of grafana-clickhouse-datasource). */
 const LOG_WHERE = [
   '$__timeFilter(TimestampTime)',
   "$__conditionalAll(HostName IN (${host:singlequote}), $host)",
   "$__conditionalAll(ContainerName IN (${container:singlequote}), $container)",
-  "('${search:raw}' = '' OR positionCaseInsensitive(Body, '${search:raw}') > 0)",
+  `('\${search:percentencode}' = '' OR positionCaseInsensitive(Body, ${SEARCH_TEXT}) > 0)`,
 ].join('\n  AND ');
 
 export function logsDashboard() {

@@ -201,7 +201,7 @@ describe('dashboards and alert rules against a real Prometheus, collector, agent
         .replace(/\$__conditionalAll\((.*?), \$(\w+)\)/g, (_m, cond: string, v: string) => ((sel as Record<string, string | undefined>)[v] === undefined ? '1=1' : cond))
         .replaceAll('${host:singlequote}', `'${sel.host ?? ''}'`)
         .replaceAll('${container:singlequote}', `'${sel.container ?? ''}'`)
-        .replaceAll('${search:raw}', sel.search ?? '');
+        .replaceAll('${search:percentencode}', encodeURIComponent(sel.search ?? ''));
     expect(d.panels.length).toBeGreaterThanOrEqual(4);
     const host = (await ep.query<{ h: string }>(`SELECT any(HostName) AS h FROM shiplog.otel_logs WHERE ContainerName = '${names.chatty}'`))[0]?.h as string;
     for (const sel of [{}, { host, container: names.chatty }, { container: names.chatty, search: 'error' }]) {

@@ -59,6 +59,13 @@ describe('Grafana dashboards', () => {
             const name = m[1] as string;
             expect(BUILTIN.has(name) || vars.has(name), `${p.title}: $${name} is not defined`).toBe(true);
           }
+          // Typed text reaches SQL only percent-encoded (see SEARCH_TEXT in generate.ts).
+          expect(q, `${p.title}: a variable pasted raw`).not.toMatch(/\$\{\w+:(raw|sqlstring|text)\}/);
+          for (const v of d.templating.list.filter((x) => x.type === 'textbox')) {
+            for (const m of (q as string).matchAll(new RegExp(`\\$\\{?${v.name}\\b(:\\w+)?`, 'g'))) {
+              expect(m[1], `${p.title}: text box ${v.name} used as ${m[0]}`).toBe(':percentencode');
+            }
+          }
         }
       }
     });

@@ -1,0 +1,71 @@
+/**
+ * The logs dashboard's search condition, as Grafana fills it in, run by the real ClickHouse
+ * engine (chDB): whatever is typed in Search (quotes, backslashes, NULs, SQL, any Unicode) is
+ * looked for as text, never ends the string, and finds exactly the lines containing it.
+ */
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Session } from 'chdb';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'shiplog-dash-search-'));
+const session = new Session(dir);
+afterAll(() => {
+  session.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Grafana's `percentencode` format (encodeURIComponentStrict in Grafana's source). */
+const percentencode = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/** A literal built the same safe way, for the lines searched. */
+const literal = (v: string) => `decodeURLComponent('${percentencode(v)}')`;
+const lowerAscii = (v: string) => v.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** The search condition of the shipped dashboard file (every logs panel has the same). */
+const dashboard = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../dashboards/shiplog-logs.json'), 'utf8')) as { panels: { targets: { rawSql: string }[] }[] };
+const condition = (/\('\$\{search:percentencode\}'.*> 0\)/.exec(dashboard.panels[0]?.targets[0]?.rawSql ?? '') ?? [''])[0];
+
+function search(lines: string[], typed: string): string[] {
+  const where = condition.replaceAll('${search:percentencode}', percentencode(typed));
+  const sql = `SELECT Body FROM (SELECT arrayJoin([${lines.map(literal).join(', ')}]) AS Body) WHERE ${where} FORMAT JSONEachRow`;
+  return session
+    .query(sql, 'JSONEachRow')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { Body: string }).Body);
+}
+
+describe('logs dashboard search', () => {
+  it('is in every logs panel, percent-encoded', () => {
+    expect(condition).toContain('decodeURLComponent');
+    for (const p of dashboard.panels) expect(p.targets[0]?.rawSql).toContain(condition);
+  });
+
+  it("finds it's, a backslash and text that looks like SQL, as text", () => {
+    const lines = ["it's down", 'C:\\path\\', "x' OR 1=1 --", 'nothing here', "\\' OR 1=1 --", 'IT\'S UP'];
+    expect(search(lines, "it's")).toEqual(["it's down", "IT'S UP"]);
+    expect(search(lines, '\\')).toEqual(['C:\\path\\', "\\' OR 1=1 --"]);
+    expect(search(lines, "' OR 1=1 --")).toEqual(["x' OR 1=1 --", "\\' OR 1=1 --"]);
+    expect(search(lines, "\\' OR 1=1 --")).toEqual(["\\' OR 1=1 --"]);
+    expect(search(lines, '')).toEqual(lines);
+  });
+
+  it('finds exactly the lines containing any typed text (ASCII case ignored)', () => {
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom("'", '\\', '"', '%', '_', '\0', '\n', '`', ';', '-', '日', 'é', '😀', 'a', 'A', ' ', '{', '}'), maxLength: 12 }),
+      fc.string({ unit: 'binary', maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 8 }), fc.nat(), (lines, pick) => {
+        const line = lines[pick % lines.length] as string;
+        const chars = [...line];
+        const typed = chars.slice(0, Math.max(1, Math.floor(chars.length / 2))).join('');
+        const want = lines.filter((l) => lowerAscii(l).includes(lowerAscii(typed)));
+        expect(search(lines, typed)).toEqual(want);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
