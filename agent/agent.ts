@@ -80,6 +80,7 @@ export class Agent {
     const { config, docker, transport, log } = this.deps;
     const version = await docker.negotiate();
     log.info({ docker: config.docker.display, apiVersion: version }, 'connected to Docker');
+    if (config.hostFromEngine) config.host = await engineName(docker, config.host);
     const files = await logFilesFor(config, docker, log);
     const checkpoints = new CheckpointStore(config.dataDir, transport.target);
     const rec = await this.connectTransport(checkpoints);
@@ -154,4 +155,19 @@ export class Agent {
   get startTime(): Date {
     return this.startedAt;
   }
+}
+
+/**
+ * The name the engine gives its machine (`docker info` Name): in a container, os.hostname() is
+ * the container's id, and a compose default was one name for every host. Kept to what a host
+ * name can be; `fallback` when the engine says nothing usable.
+ */
+async function engineName(docker: DockerClient, fallback: string): Promise<string> {
+  try {
+    const { Name } = (await docker.getJson('/info')) as { Name?: unknown };
+    if (typeof Name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(Name)) return Name;
+  } catch {
+    // The engine answered negotiate(); a failing /info leaves the local name.
+  }
+  return fallback;
 }

@@ -11,7 +11,10 @@ import type { FilterConfig } from './process/filter.js';
 
 export interface AgentConfig {
   docker: DockerEndpoint;
+  /** Stamped on every record; set from the engine's name at start when hostFromEngine. */
   host: string;
+  /** SHIPLOG_HOSTNAME unset: the host is the name the engine gives its machine. */
+  hostFromEngine: boolean;
   dataDir: string;
   kafka: {
     brokers: string[];
@@ -52,7 +55,7 @@ export interface AgentConfig {
 /** Every setting the agent reads, with its default and meaning; the README table is made from this. */
 export const AGENT_SETTINGS: { name: string; default: string; help: string }[] = [
   { name: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', help: 'Docker Engine API endpoint (unix:///path or tcp://host:port). Only GET requests are ever sent.' },
-  { name: 'SHIPLOG_HOSTNAME', default: 'os.hostname()', help: 'Host name stamped on every record (set it to the host\'s name when the agent runs in a container).' },
+  { name: 'SHIPLOG_HOSTNAME', default: "the engine's name", help: 'Host name stamped on every record. Unset: the name Docker gives its host (`docker info` Name), which is the host\'s even when the agent runs in a container; os.hostname() if the engine does not say.' },
   { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Where checkpoints (agent/checkpoints.json) are kept.' },
   { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for shiplog agent)', help: 'Comma-separated host:port list.' },
   { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Topics are <prefix>.logs, <prefix>.stats, <prefix>.events.' },
@@ -109,6 +112,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
   const cfg: AgentConfig = {
     docker: typeof docker === 'string' ? { display: '' } : docker,
     host: r.string('SHIPLOG_HOSTNAME', hostname()),
+    hostFromEngine: r.raw('SHIPLOG_HOSTNAME') === undefined,
     dataDir: resolve(r.string('SHIPLOG_DATA_DIR', './data')),
     kafka: {
       brokers,

@@ -28,8 +28,9 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
 }
 
-export function startAgent(env: Record<string, string>): Promise<AgentProcess> {
-  return startShiplog('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env });
+/** `wrapper`: a command the agent is run under (e.g. `unshare --uts …`), its arguments before node's. */
+export function startAgent(env: Record<string, string>, wrapper: string[] = []): Promise<AgentProcess> {
+  return startShiplog('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env }, wrapper);
 }
 
 export function startCollector(env: Record<string, string>): Promise<AgentProcess> {
@@ -39,8 +40,9 @@ export function startCollector(env: Record<string, string>): Promise<AgentProces
 }
 
 /** The built CLI as a child process on the test's dockerd and broker; `output()` is stdout and stderr as they came. */
-function spawnShiplog(command: 'agent' | 'collector', env: Record<string, string>) {
-  const proc = spawn(process.execPath, [CLI, command], {
+function spawnShiplog(command: 'agent' | 'collector', env: Record<string, string>, wrapper: string[] = []) {
+  const argv = [...wrapper, process.execPath, CLI, command];
+  const proc = spawn(argv[0] as string, argv.slice(1), {
     env: {
       PATH: process.env.PATH,
       DOCKER_HOST: inject('dockerHost'),
@@ -59,8 +61,8 @@ function spawnShiplog(command: 'agent' | 'collector', env: Record<string, string
   return { proc, exited, output: () => out };
 }
 
-export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>): Promise<AgentProcess> {
-  const { proc, exited, output } = spawnShiplog(command, env);
+export async function startShiplog(command: 'agent' | 'collector', env: Record<string, string>, wrapper: string[] = []): Promise<AgentProcess> {
+  const { proc, exited, output } = spawnShiplog(command, env, wrapper);
   const url = await new Promise<string>((resolveUrl, reject) => {
     const t = setTimeout(() => reject(new Error(`${command} did not start in 60 s:\n${output()}`)), 60_000);
     const check = () => {
@@ -126,8 +128,8 @@ export function scopedAgents(env: Record<string, string>, agents: AgentProcess[]
   const data = tempDir('shiplog-agent-');
   cleanups.push(data.cleanup);
   const base = { SHIPLOG_DATA_DIR: data.dir, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_KAFKA_PARTITIONS: '2', ...env };
-  const start = async (more: Record<string, string> = {}) => {
-    const a = await startAgent({ ...base, ...more });
+  const start = async (more: Record<string, string> = {}, wrapper: string[] = []) => {
+    const a = await startAgent({ ...base, ...more }, wrapper);
     agents.push(a);
     return a;
   };
