@@ -103,7 +103,10 @@ describe('file mode', () => {
       .split('\n')
       .filter((l) => l.includes('"event":"rotations-overrun"') && l.includes('log lines may be lost'))
       .map((l) => JSON.parse(l) as { after?: string; before?: string });
-    console.warn(`rotation at speed: the agent fell behind Docker's deletions ${overrun} times; ${lost} lines in ${missing.length} runs lost, each logged`);
+    console.warn(
+      `rotation at speed: the agent fell behind Docker's deletions ${overrun} times; ${lost} lines in ${missing.length} runs lost, each logged:`,
+      JSON.stringify({ missing: missing.map((r) => ({ lines: `${r.first + 1}..${r.first + r.count}`, after: r.after, before: r.before })), gaps }),
+    );
     expect(gaps).toHaveLength(overrun);
     expect(missing.length).toBeLessThanOrEqual(overrun);
     for (const r of missing) {
