@@ -80,8 +80,11 @@ export class Agent {
     const { config, docker, transport, log } = this.deps;
     const version = await docker.negotiate();
     log.info({ docker: config.docker.display, apiVersion: version }, 'connected to Docker');
-    if (config.hostFromEngine) config.host = await engineName(docker, config.host);
-    const files = await logFilesFor(config, docker, log);
+    // `docker info`, asked at most once: for the host name and for where the log files are.
+    let asked: Promise<unknown> | undefined;
+    const info = () => (asked ??= docker.getJson('/info'));
+    if (config.hostFromEngine) config.host = await engineName(info, config.host);
+    const files = await logFilesFor(config, info, log);
     const checkpoints = new CheckpointStore(config.dataDir, transport.target);
     const rec = await this.connectTransport(checkpoints);
     for (const [id, cursor] of rec.cursors) {
@@ -162,9 +165,9 @@ export class Agent {
  * the container's id, and a compose default was one name for every host. Kept to what a host
  * name can be; `fallback` when the engine says nothing usable.
  */
-async function engineName(docker: DockerClient, fallback: string): Promise<string> {
+async function engineName(info: () => Promise<unknown>, fallback: string): Promise<string> {
   try {
-    const { Name } = (await docker.getJson('/info')) as { Name?: unknown };
+    const { Name } = (await info()) as { Name?: unknown };
     if (typeof Name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(Name)) return Name;
   } catch {
     // The engine answered negotiate(); a failing /info leaves the local name.

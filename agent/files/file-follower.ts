@@ -61,9 +61,8 @@ export class FileFollower {
   private bad = 0;
   /** Timestamp of the last entry read, in file order. */
   private lastTs: string | undefined;
-  /** Set by a rotations-overrun: the timestamp after which lines may be lost, told with the next entry's. */
-  private gapAfter: string | undefined;
-  private gapDetail = '';
+  /** Set by a rotations-overrun, told with the next entry's timestamp: lines after `after` may be lost. */
+  private gap: { after: string | undefined; detail: string } | undefined;
 
   constructor(
     readonly meta: ContainerMeta,
@@ -99,7 +98,7 @@ export class FileFollower {
     this.lines.start();
     try {
       const end = await tail.run();
-      if (this.gapAfter !== undefined) this.tellGap(undefined);
+      if (this.gap) this.tellGap(undefined);
       if (end === 'aborted') return 'aborted';
       // Read to the end (not following, or the file was removed with its container).
       this.lines.flushAll();
@@ -135,8 +134,7 @@ export class FileFollower {
     if (what === 'rotated') return;
     if (what === 'rotations-overrun') {
       // Logged with the first entry after the gap, so that the log says which lines it lies between.
-      this.gapAfter = this.lastTs ?? '';
-      this.gapDetail = detail;
+      this.gap = { after: this.lastTs, detail };
       return;
     }
     // A position of this run whose file is gone was read to its end before Docker removed it: normal.
@@ -158,7 +156,7 @@ export class FileFollower {
   };
 
   private readonly onEntry = (e: LogEntry): void => {
-    if (this.gapAfter !== undefined) this.tellGap(e.ts);
+    if (this.gap) this.tellGap(e.ts);
     this.lastTs = e.ts;
     if (this.sinceTs !== undefined && e.ts < this.sinceTs) return;
     const runs = this.runs[e.stream === STDERR ? 1 : 0];
@@ -203,10 +201,10 @@ export class FileFollower {
    */
   private tellGap(before: string | undefined): void {
     this.log.warn(
-      { container: this.meta.name, event: 'rotations-overrun', after: this.gapAfter || undefined, before, detail: this.gapDetail },
+      { container: this.meta.name, event: 'rotations-overrun', after: this.gap?.after, before, detail: this.gap?.detail },
       'log lines may be lost: Docker deleted rotated log files before the agent could open them (raise max-size or max-file, or give the agent more CPU)',
     );
-    this.gapAfter = undefined;
+    this.gap = undefined;
   }
 
   private readonly onBad = (text: string, why: string): void => {

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { ConfigError, describe } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AgentConfig } from '../config.js';
-import type { DockerClient } from '../docker/client.js';
 import type { ContainerMeta } from '../docker/containers.js';
 import { pinThread } from './pin-thread.js';
 
@@ -19,7 +18,8 @@ export interface LogFiles {
   pathOf(meta: ContainerMeta): string | undefined;
 }
 
-export async function logFilesFor(config: AgentConfig, docker: DockerClient, log: Logger): Promise<LogFiles | undefined> {
+/** `info`: the engine's `docker info`. */
+export async function logFilesFor(config: AgentConfig, info: () => Promise<unknown>, log: Logger): Promise<LogFiles | undefined> {
   const mode = config.logsFrom;
   if (mode === 'api') return undefined;
   const refuse = (why: string): undefined => {
@@ -30,9 +30,9 @@ export async function logFilesFor(config: AgentConfig, docker: DockerClient, log
   if (!config.docker.socketPath) return refuse(`the engine is remote (DOCKER_HOST=${config.docker.display}): its log files are on another machine`);
   let engineRoot: string;
   try {
-    const info = (await docker.getJson('/info')) as { DockerRootDir?: unknown };
-    if (typeof info.DockerRootDir !== 'string' || !info.DockerRootDir.startsWith('/')) return refuse('the engine does not say where its data dir is (DockerRootDir)');
-    engineRoot = info.DockerRootDir.replace(/\/+$/, '');
+    const { DockerRootDir } = (await info()) as { DockerRootDir?: unknown };
+    if (typeof DockerRootDir !== 'string' || !DockerRootDir.startsWith('/')) return refuse('the engine does not say where its data dir is (DockerRootDir)');
+    engineRoot = DockerRootDir.replace(/\/+$/, '');
   } catch (err) {
     return refuse(`the engine's data dir could not be asked for: ${describe(err)}`);
   }

@@ -18,7 +18,7 @@
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as rotatedFiles from './rotated-files.js';
-import { identity, pinAfter, statOrNone, type PinLoss, type Pinned } from './rotated-files.js';
+import { closeQuietly, identity, pinAfter, statOrNone, type PinLoss, type Pinned } from './rotated-files.js';
 
 export interface PinHandler {
   /** Files opened after the newest one so far, oldest first, the current one last. */
@@ -61,6 +61,7 @@ type FromThread = { changed: number[] } | { key: number; files: Pinned[]; lost?:
 
 interface Helpers {
   identity: typeof identity;
+  closeQuietly: typeof closeQuietly;
   statOrNone: typeof statOrNone;
   pinAfter: typeof pinAfter;
   timing: { WAKE_MS: number; REST_MS: number; FAST_MS: number; QUIET_MS: number; CHECK_MS: number; POLL_MS: number };
@@ -70,7 +71,7 @@ interface Helpers {
  * The thread's body. Runs from its source text: it may use require() and what it is given, not
  * this module's imports (a test runner rewrites references to those).
  */
-function pinThreadMain({ identity, statOrNone, pinAfter, timing }: Helpers): void {
+function pinThreadMain({ identity, closeQuietly, statOrNone, pinAfter, timing }: Helpers): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fsT = require('node:fs') as typeof fs;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -96,13 +97,6 @@ function pinThreadMain({ identity, statOrNone, pinAfter, timing }: Helpers): voi
   const follows = new Map<number, Follow>();
   /** Descriptors the main thread has its own of, kept while they are a follow's newestFd (see release). */
   const released = new Set<number>();
-  const closeFd = (fd: number) => {
-    try {
-      fsT.closeSync(fd);
-    } catch {
-      // already closed
-    }
-  };
   const looked = new Set<Follow>();
   let looking: NodeJS.Timeout | undefined;
   let changed = new Set<number>();
@@ -116,7 +110,7 @@ function pinThreadMain({ identity, statOrNone, pinAfter, timing }: Helpers): voi
       const got = pinAfter(fsT, f.path, f.newest, f.newestFd);
       if (!got) return;
       const last = got.files[got.files.length - 1] as Pinned;
-      if (f.newestFd !== undefined && released.delete(f.newestFd)) closeFd(f.newestFd);
+      if (f.newestFd !== undefined && released.delete(f.newestFd)) closeQuietly(fsT, f.newestFd);
       f.newest = last.id;
       f.newestFd = last.fd;
       send(got.lost ? { key: f.key, files: got.files, lost: got.lost } : { key: f.key, files: got.files });
@@ -213,7 +207,7 @@ function pinThreadMain({ identity, statOrNone, pinAfter, timing }: Helpers): voi
       const newest = new Set([...follows.values()].map((f) => f.newestFd));
       for (const fd of m.fds) {
         if (newest.has(fd)) released.add(fd);
-        else closeFd(fd);
+        else closeQuietly(fsT, fd);
       }
       return;
     }
@@ -230,7 +224,7 @@ function pinThreadMain({ identity, statOrNone, pinAfter, timing }: Helpers): voi
     f.watcher?.close();
     looked.delete(f);
     follows.delete(m.key);
-    if (f.newestFd !== undefined && released.delete(f.newestFd)) closeFd(f.newestFd);
+    if (f.newestFd !== undefined && released.delete(f.newestFd)) closeQuietly(fsT, f.newestFd);
   });
 }
 
@@ -241,7 +235,7 @@ const SOURCE = [
     .filter((v) => typeof v === 'function')
     .map(String),
   String(pinThreadMain),
-  `pinThreadMain({ identity, statOrNone, pinAfter, timing: ${JSON.stringify({ WAKE_MS, REST_MS, FAST_MS, QUIET_MS, CHECK_MS, POLL_MS })} });`,
+  `pinThreadMain({ identity, closeQuietly, statOrNone, pinAfter, timing: ${JSON.stringify({ WAKE_MS, REST_MS, FAST_MS, QUIET_MS, CHECK_MS, POLL_MS })} });`,
 ].join('\n');
 
 /** If the thread ends (it should not), it is started again this much later with every follow. */

@@ -9,7 +9,8 @@ import type * as NodeFs from 'node:fs';
 
 type Fs = Pick<typeof NodeFs, 'statSync' | 'openSync' | 'closeSync' | 'fstatSync'>;
 
-interface Ident {
+/** Device and inode: a BigIntStats, or a position's decimal strings. */
+export interface Ident {
   dev: bigint | string;
   ino: bigint | string;
 }

@@ -22,7 +22,7 @@ import { createReadStream, fstatSync, openSync, read, type BigIntStats } from 'n
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { pinThread } from './pin-thread.js';
-import { closeQuietly, identity, listRotated, openOrNone, statOrNone, type Pinned, type Rotated } from './rotated-files.js';
+import { closeQuietly, identity, listRotated, openOrNone, statOrNone, type Ident, type Pinned, type Rotated } from './rotated-files.js';
 
 /** Device and inode as decimal strings: inode numbers can pass 2^53 (XFS), so no JS number holds them. */
 export interface FilePosition {
@@ -101,11 +101,6 @@ export function tickerOf(periodMs: number): { readonly size: number } & Pick<Tic
     tickers.set(periodMs, t);
   }
   return t;
-}
-
-interface Ident {
-  dev: bigint | string;
-  ino: bigint | string;
 }
 
 const readAt = promisify(read);
