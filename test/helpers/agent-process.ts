@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
-import { testScope } from './docker.js';
+import { afterAll, inject } from 'vitest';
+import { runCleanups } from './cleanup.js';
+import { removeContainers, testScope } from './docker.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli/shiplog.js');
 
@@ -20,6 +21,25 @@ export interface AgentProcess {
   metrics(): Promise<string>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   exited: Promise<number | null>;
+}
+
+/**
+ * What an agent test file leaves behind, cleaned up after all of its tests (every step runs even
+ * when one fails): the agents still running are stopped, the containers removed, then the rest.
+ */
+export function leftovers(): { agents: AgentProcess[]; created: string[]; cleanups: (() => void | Promise<void>)[] } {
+  const left = { agents: [] as AgentProcess[], created: [] as string[], cleanups: [] as (() => void | Promise<void>)[] };
+  afterAll(() =>
+    // (Run last registered first.)
+    runCleanups([
+      ...left.cleanups,
+      () => removeContainers(left.created),
+      ...left.agents.map((a) => async () => {
+        if (a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
+      }),
+    ]),
+  );
+  return left;
 }
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {

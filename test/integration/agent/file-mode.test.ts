@@ -5,21 +5,13 @@
  * the Engine API where files cannot serve, and `files` refusing to start where they cannot.
  */
 import { createServer, connect, type Server } from 'node:net';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runAgentToExit, scopedAgents, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
-import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { describe, expect, inject, it } from 'vitest';
+import { leftovers, runAgentToExit, scopedAgents, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { docker, runContainer, waitExit } from '../../helpers/docker.js';
 import { missingRuns, sameLines, seqLines, streamOf } from '../../helpers/expect-lines.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
 
-const created: string[] = [];
-const cleanups: (() => void | Promise<void>)[] = [];
-const agents: AgentProcess[] = [];
-
-afterAll(async () => {
-  for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
-  await removeContainers(created);
-  for (const c of cleanups) await c();
-});
+const { agents, created, cleanups } = leftovers();
 
 function setup(extra: Record<string, string> = {}) {
   const t = scopedAgents({ SHIPLOG_DOCKER_LOGS: 'files', ...extra }, agents, cleanups);
@@ -32,37 +24,30 @@ function setup(extra: Record<string, string> = {}) {
   return { ...t, startReady };
 }
 
-/** Waits for `n` lines shipped; on a timeout says how far the agent got and what its files did. */
-async function waitShipped(agent: AgentProcess, n: number, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Waits for `n` lines shipped; on a timeout says how far the agent got and what its files did.
+ * With `lost`: or, once the agent reported files lost to rotation (`lost()` > 0), for shipping
+ * to settle (nothing buffered, the count unchanged for 5 s): fewer will come.
+ */
+async function waitShipped(agent: AgentProcess, n: number, timeoutMs: number, what: string, lost?: () => Promise<number>): Promise<void> {
+  let last = -1;
+  let same = 0;
+  const done = async () => {
+    const shipped = await agent.metric('shiplog_agent_lines_shipped_total');
+    if (shipped >= n) return true;
+    if (!lost) return false;
+    same = shipped === last && (await agent.metric('shiplog_agent_buffered_lines')) === 0 ? same + 1 : 0;
+    last = shipped;
+    return same >= 20 && (await lost()) > 0; // polled every 250 ms: 5 s
+  };
   try {
-    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) >= n, timeoutMs, what);
+    await waitFor(done, timeoutMs, what);
   } catch (err) {
     const m = (await agent.metrics().catch(() => ''))
       .split('\n')
       .filter((l) => /^shiplog_agent_(lines_(read|shipped)_total|log_file_events_total|buffered)/.test(l))
       .join('\n');
     throw new Error(`${(err as Error).message}\n${m}\n${agent.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-20).join('\n')}`);
-  }
-}
-
-/**
- * Waits for `n` lines shipped, or, when the agent reported files lost to rotation (`lost` > 0),
- * for shipping to settle (nothing buffered, the count unchanged for 5 s): fewer will come.
- */
-async function waitShippedOrSettled(agent: AgentProcess, n: number, lost: () => Promise<number>, timeoutMs: number, what: string): Promise<void> {
-  let last = -1;
-  let same = 0;
-  const settled = async () => {
-    const shipped = await agent.metric('shiplog_agent_lines_shipped_total');
-    if (shipped >= n) return true;
-    same = shipped === last && (await agent.metric('shiplog_agent_buffered_lines')) === 0 ? same + 1 : 0;
-    last = shipped;
-    return same >= 20 && (await lost()) > 0; // polled every 250 ms: 5 s
-  };
-  try {
-    await waitFor(settled, timeoutMs, what);
-  } catch {
-    await waitShipped(agent, n, 1, what);
   }
 }
 
@@ -79,7 +64,7 @@ describe('file mode', () => {
     created.push(c.id);
     await waitExit(c.id);
     const overruns = () => agent.metric('shiplog_agent_log_file_events_total', { event: 'rotations-overrun' });
-    await waitShippedOrSettled(agent, 2_000_000, overruns, 180_000, '2 M lines shipped');
+    await waitShipped(agent, 2_000_000, 180_000, '2 M lines shipped', overruns);
     // Docker rotated ~150 times (1 MB files of ~75-byte entries).
     expect(await agent.metric('shiplog_agent_log_file_events_total', { event: 'rotated' })).toBeGreaterThan(100);
     const overrun = await overruns();

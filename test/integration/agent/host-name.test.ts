@@ -4,20 +4,12 @@
  * every host). The agent runs in a UTS namespace of its own with another host name, as it does
  * in a container; SHIPLOG_HOSTNAME still wins.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { scopedAgents, type AgentProcess } from '../../helpers/agent-process.js';
-import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { leftovers, scopedAgents } from '../../helpers/agent-process.js';
+import { docker, runContainer, waitExit } from '../../helpers/docker.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
 
-const created: string[] = [];
-const cleanups: (() => void | Promise<void>)[] = [];
-const agents: AgentProcess[] = [];
-
-afterAll(async () => {
-  for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
-  await removeContainers(created);
-  for (const c of cleanups) await c();
-});
+const { agents, created, cleanups } = leftovers();
 
 /** Runs the agent with its own host name, as a container would have it. */
 const OWN_UTS = ['unshare', '--uts', 'sh', '-c', 'hostname agent-own-name && exec "$0" "$@"'];

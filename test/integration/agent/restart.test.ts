@@ -4,21 +4,13 @@
  * restarted, renamed, or started after the agent.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { scopedAgents, type AgentProcess } from '../../helpers/agent-process.js';
-import { docker, removeContainers, runContainer, waitExit } from '../../helpers/docker.js';
+import { describe, expect, it } from 'vitest';
+import { leftovers, scopedAgents } from '../../helpers/agent-process.js';
+import { docker, runContainer, waitExit } from '../../helpers/docker.js';
 import { sameLines, seqLines, streamOf } from '../../helpers/expect-lines.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
 
-const created: string[] = [];
-const cleanups: (() => void)[] = [];
-const agents: AgentProcess[] = [];
-
-afterAll(async () => {
-  for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) await a.stop();
-  await removeContainers(created);
-  for (const c of cleanups) c();
-});
+const { agents, created, cleanups } = leftovers();
 
 function setup() {
   // Small batches: many acknowledgements, so kills land between them.

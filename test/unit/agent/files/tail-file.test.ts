@@ -28,13 +28,24 @@ function setup(from?: (path: string) => FilePosition, follow = true) {
   const positions: ChunkAt[] = [];
   const events: string[] = [];
   const ac = new AbortController();
+  /** While set, the chunk handed on waits for it (a full shipper, say). */
+  let gate: Promise<void> | undefined;
+  const hold = () => {
+    let release: () => void = () => undefined;
+    gate = new Promise<void>((r) => (release = r));
+    return () => {
+      gate = undefined;
+      release();
+    };
+  };
   const start = () =>
     new FileTail(
       path,
       from?.(path),
-      (b, at) => {
+      async (b, at) => {
         got.push(b);
         positions.push(at);
+        if (gate) await gate;
       },
       { pollMs: 50, signal: ac.signal, follow, onEvent: (what) => events.push(what) },
     ).run();
@@ -43,7 +54,7 @@ function setup(from?: (path: string) => FilePosition, follow = true) {
     for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
     if (!cond()) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(text())}`);
   };
-  return { path, got, positions, events, ac, start, text, until };
+  return { path, got, positions, events, ac, start, text, until, hold };
 }
 
 describe('FileTail', () => {
@@ -163,38 +174,25 @@ describe('FileTail and the rotated files', () => {
   });
 
   it('opens every rotated file before reading the first: rotations while the oldest is read lose none', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shiplog-tail-'));
-    dirs.push(dir);
-    const path = join(dir, 'c-json.log');
-    writeFileSync(`${path}.2`, 'b\n');
-    writeFileSync(`${path}.1`, 'a\n');
-    writeFileSync(path, 'n\n');
-    const got: string[] = [];
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => (release = r));
-    const ac = new AbortController();
-    const run = new FileTail(
-      path,
-      undefined,
-      async (b) => {
-        got.push(b.toString());
-        if (got.length === 1) await held;
-      },
-      { pollMs: 50, signal: ac.signal },
-    ).run();
-    while (got.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const t = setup();
+    writeFileSync(`${t.path}.2`, 'b\n');
+    writeFileSync(`${t.path}.1`, 'a\n');
+    writeFileSync(t.path, 'n\n');
+    const release = t.hold();
+    const run = t.start();
+    await t.until(() => t.got.length > 0, 'the first chunk');
     // Reading .2 waits (the shipper full, say) while json-file rotates twice at max-file=3: the
     // .1 listed is deleted before its turn.
     for (const next of ['m\n', 'l\n']) {
-      renameSync(`${path}.1`, `${path}.2`);
-      renameSync(path, `${path}.1`);
-      writeFileSync(path, next);
+      renameSync(`${t.path}.1`, `${t.path}.2`);
+      renameSync(t.path, `${t.path}.1`);
+      writeFileSync(t.path, next);
     }
     release();
-    for (let i = 0; i < 200 && !got.join('').endsWith('l\n'); i++) await new Promise((r) => setTimeout(r, 25));
-    ac.abort();
+    await t.until(() => t.text().endsWith('l\n'), 'the newest file');
+    t.ac.abort();
     await run;
-    expect(got.join('')).toBe('b\na\nn\nm\nl\n');
+    expect(t.text()).toBe('b\na\nn\nm\nl\n');
   });
 
   it('tells a file deleted past max-file whose successor is kept (nothing lost) from one whose successor went too', async () => {
