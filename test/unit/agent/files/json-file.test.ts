@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../../../agent/docker/decode-frames.js';
-import { apiTimestamp } from '../../../../agent/docker/docker-time.js';
+import { apiTimestamp, apiTimestampBytes } from '../../../../agent/docker/docker-time.js';
 import { JsonFileDecoder } from '../../../../agent/files/json-file.js';
 import { cutAt } from '../../../helpers/cut-bytes.js';
 
@@ -30,6 +30,20 @@ describe('json-file decoder', () => {
     expect(apiTimestamp('2026-11-25 10:00:00Z')).toBeUndefined();
   });
 
+  it('reads times from the bytes as apiTimestamp reads the text, any fraction length or zone', () => {
+    const time = fc.tuple(fc.date({ min: new Date('1970-01-01'), max: new Date('2999-12-31'), noInvalidDate: true }), fc.stringMatching(/^(\.[0-9]{1,9})?$/), fc.constantFrom('Z', '+01:30', '-07:00', 'z', ''), fc.string({ maxLength: 3 }));
+    fc.assert(
+      fc.property(time, ([d, frac, zone, junk]) => {
+        const t = `${d.toISOString().slice(0, 19)}${frac}${zone}`;
+        for (const s of [t, `${junk}${t}`, `${t}${junk}`, t.replace('T', junk)]) {
+          const b = Buffer.from(`"${s}"`);
+          expect(apiTimestampBytes(b, 1, b.length - 1)).toBe(apiTimestamp(s));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('gives the same entries wherever the file is cut, with partials, stderr, quotes, backslashes and NUL', async () => {
     await fc.assert(
       fc.property(
@@ -49,6 +63,49 @@ describe('json-file decoder', () => {
     );
     const tricky = decode([Buffer.from(line('a "quote" \\ back\u0000slash\n', 'stdout', '2026-11-25T10:00:00Z'))]);
     expect(tricky.entries[0]?.content).toBe('a "quote" \\ back\u0000slash\n');
+  });
+
+  it('takes Docker-written entries without JSON.parse, byte-equal to JSON.parse, whatever the escapes', async () => {
+    // Go's encoder (what dockerd writes) escapes <, >, &, U+2028/9 and controls as \u00XX and
+    // writes other non-ASCII raw; JSON.stringify escapes less and writes lone surrogates as
+    // \udXXX. Both, with escapes in upper and lower case, must give JSON.parse's bytes.
+    const goStyle = (s: string, upper: boolean) =>
+      JSON.stringify(s).replace(/[<>&\u2028\u2029]|\\u[0-9a-f]{4}/g, (m) => {
+        const u = m.length === 1 ? `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}` : m;
+        return upper ? u.toUpperCase().replace('\\U', '\\u') : u;
+      });
+    const unit = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.array(fc.constantFrom('\\', '"', '/', '<', '>', '&', '\u0000', '\u001f', '\n', '\t', '\u2028', '\ud800', '\udbff', '\udc00', 'a', ' ', 'é'), { maxLength: 20 }).map((a) => a.join('')));
+    await fc.assert(
+      fc.property(fc.array(fc.tuple(unit, fc.boolean(), fc.boolean(), fc.constantFrom('stdout', 'stderr')), { minLength: 1, maxLength: 10 }), (spec) => {
+        const text = spec.map(([s, go, upper, stream], i) => `{"log":${go ? goStyle(s, upper) : JSON.stringify(s)},"stream":"${stream}","time":"2026-11-25T10:00:0${i}.5Z"}\n`).join('');
+        const d = new JsonFileDecoder();
+        const got: Buffer[] = [];
+        d.push(Buffer.from(text), (e) => got.push(Buffer.from(e.content)), (l, why) => expect.fail(`${why}: ${l}`));
+        expect(d.unparsed).toBe(spec.length);
+        expect(got.map((b) => b.toString('hex'))).toEqual(spec.map(([s]) => Buffer.from(s, 'utf8').toString('hex')));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves other layouts to JSON.parse (attrs, reordered keys, a bare quote, a bad escape) and writes nothing into them first', () => {
+    const lines = [
+      '{"log":"a\\"b\\n","stream":"stdout","attrs":{"k":"v"},"time":"2026-11-25T10:00:00Z"}',
+      '{"stream":"stdout","log":"x\\n","time":"2026-11-25T10:00:00Z"}',
+      '{"log":"a","x":"\\n","stream":"stdout","time":"2026-11-25T10:00:00Z"}',
+      '{"log":"bad \\q escape\\n","stream":"stdout","time":"2026-11-25T10:00:00Z"}',
+      '{"log":"ends in a backslash \\\\","stream":"stderr","time":"2026-11-25T10:00:00.000000001+00:00"}',
+    ];
+    const d = new JsonFileDecoder();
+    const got: string[] = [];
+    const bad: string[] = [];
+    d.push(Buffer.from(`${lines.join('\n')}\n`), (e) => got.push(e.content.toString()), (l) => bad.push(l));
+    // The third has a bare quote inside what the fast path would take as the text: JSON.parse's "a".
+    expect(got).toEqual(['a"b\n', 'x\n', 'a', 'ends in a backslash \\']);
+    // The bad one is reported as it was in the file: nothing was unescaped into it first.
+    expect(bad).toEqual([lines[3]]);
+    // Only the last is Docker's layout (its escaped backslash right before the closing quote).
+    expect(d.unparsed).toBe(1);
   });
 
   it('skips and reports a line that is not an entry, keeps the rest, and holds an unfinished last line', () => {
