@@ -83,7 +83,7 @@ export class StoreTransport implements Transport {
   }
 
   /** One "offset" per record, as in Kafka (RecordLine counts within it); a retried batch keeps those of its first attempt. */
-  private async ingest(kind: AnyKind, records: readonly { key: string; value: string }[]): Promise<void> {
+  private async ingest(kind: AnyKind, records: readonly { key: string; value: string | Buffer }[]): Promise<void> {
     let base = this.firstAttempt.get(records);
     if (base === undefined) {
       base = this.seq;

@@ -3,7 +3,11 @@
  * moves checkpoints only after the transport acknowledged. When the transport is down it
  * retries the same batch without limit; followers are paused once the buffer is full, so
  * memory stays bounded and Docker's log file is the buffer.
- * One file (~380 lines) on purpose: buffering, batching, acknowledging and moving checkpoints
+ * Lines are kept as bytes, not objects: each container's lines are encoded into blocks (runs of
+ * JSON line objects, up to BLOCK_BYTES) that carry the counts and cursors acknowledging them
+ * needs, so a buffered line costs the garbage collector nothing (a line object per buffered
+ * line was most of a file-mode flood's collection time). A record is made of whole blocks.
+ * One file (~400 lines) on purpose: buffering, batching, acknowledging and moving checkpoints
  * read and write the same few counters (buffered bytes and lines, the batch in flight, each
  * container's pending parts); split apart they would share that mutable state across files.
  */
@@ -14,7 +18,7 @@ import { STDERR } from '../docker/decode-frames.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { FilePosition } from '../files/tail-file.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { encodeLine, encodeRecord, isUtf8, type RecordCursor } from './record.js';
+import { encodeLineInto, encodeRecord, isUtf8, lineBound, type RecordCursor } from './record.js';
 import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
 import { Backoff, sleep } from '../../lib/retry.js';
 
@@ -34,23 +38,38 @@ export interface ShipperConfig {
   afterAck?: () => void;
 }
 
-interface Pending {
-  json: string;
-  stream: number;
-  cursor: Cursor;
-  bytes: number;
-  /** When it was buffered (ms): the linger of what is left after a send counts from here. */
-  at: number;
-  /** File mode: where reading may resume once this line is shipped. */
+/** Blocks of encoded lines grow up to this (or the record size, if smaller); a longer line gets a block of its own. */
+const BLOCK_BYTES = 64 * 1024;
+/** A new block's first size (doubled as it fills). */
+const FIRST_BLOCK_BYTES = 2048;
+
+/** A run of one container's encoded lines, comma-separated, with what acknowledging them needs. */
+interface Block {
+  buf: Buffer;
+  len: number;
+  lines: number;
+  outLines: number;
+  errLines: number;
+  outBytes: number;
+  errBytes: number;
+  /** Each stream's cursor after its last line in the block (none: no line of that stream). */
+  out: Cursor | undefined;
+  err: Cursor | undefined;
+  /** File mode: where reading may resume once its last line is shipped. */
   pos: FilePosition | undefined;
+  /** When its first line was buffered (ms): the linger of what is left after a send counts from here. */
+  at: number;
+  /** Its first line's cursor time (checkpoint lag). */
+  firstTs: string;
+  /** Taken into a batch: later lines go into a new block. */
+  sealed: boolean;
 }
 
 interface ContainerBuffer {
   id: string;
   name: string;
-  header: string;
-  lines: Pending[];
-  bytes: number;
+  header: Buffer;
+  blocks: Block[];
 }
 
 export class Shipper {
@@ -66,6 +85,7 @@ export class Shipper {
   private idleWaiters: (() => void)[] = [];
   private inFlight = false;
   private inFlightSince = 0;
+  private readonly blockBytes: number;
   healthy = true;
   lastError: string | undefined;
 
@@ -76,6 +96,7 @@ export class Shipper {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
   ) {
+    this.blockBytes = Math.min(BLOCK_BYTES, cfg.recordBytes);
   }
 
   /** Sets (or replaces, after a rename) the record header of a container. */
@@ -83,8 +104,8 @@ export class Shipper {
     const b = this.buffers.get(id);
     if (b) {
       b.name = name;
-      b.header = header;
-    } else this.buffers.set(id, { id, name, header, lines: [], bytes: 0 });
+      b.header = Buffer.from(header);
+    } else this.buffers.set(id, { id, name, header: Buffer.from(header), blocks: [] });
   }
 
   private readonly onCheckpointError = (err: Error): void => {
@@ -105,8 +126,8 @@ export class Shipper {
   checkpointLag(now = Date.now()): Map<string, number> {
     const out = new Map<string, number>();
     for (const b of this.buffers.values()) {
-      const oldest = b.lines[0];
-      out.set(b.name, oldest ? Math.max(0, (now - Date.parse(oldest.cursor.ts)) / 1000) : 0);
+      const oldest = b.blocks[0];
+      out.set(b.name, oldest ? Math.max(0, (now - Date.parse(oldest.firstTs)) / 1000) : 0);
     }
     return out;
   }
@@ -119,7 +140,7 @@ export class Shipper {
   /** Drops a removed container's buffer state once nothing of it is pending. */
   removeContainer(id: string): void {
     const b = this.buffers.get(id);
-    if (b && b.lines.length === 0) {
+    if (b && b.blocks.length === 0) {
       this.buffers.delete(id);
     }
   }
@@ -130,16 +151,51 @@ export class Shipper {
     if (!b) throw new Error(`shipper: container ${id} not registered`);
     const utf8 = isUtf8(line.msg);
     if (!utf8) this.metrics.invalidUtf8Lines.inc();
-    const json = encodeLine(line, utf8);
-    const bytes = json.length + 1;
-    const at = Date.now();
-    b.lines.push({ json, stream: line.stream, cursor: line.cursor, bytes, at, pos: line.pos });
-    b.bytes += bytes;
-    if (this.bufferedLines === 0) this.oldestAt = at;
+    const blk = this.blockFor(b, lineBound(line, utf8) + 1);
+    if (blk.lines > 0) blk.buf[blk.len++] = 0x2c;
+    const start = blk.len;
+    blk.len = encodeLineInto(blk.buf, start, line, utf8);
+    const bytes = blk.len - start + 1;
+    if (blk.lines++ === 0) blk.firstTs = line.cursor.ts;
+    if (line.stream === STDERR) {
+      blk.errLines++;
+      blk.errBytes += bytes;
+      blk.err = line.cursor;
+    } else {
+      blk.outLines++;
+      blk.outBytes += bytes;
+      blk.out = line.cursor;
+    }
+    blk.pos = line.pos;
+    if (this.bufferedLines === 0) this.oldestAt = blk.at;
     this.bufferedBytes += bytes;
     this.bufferedLines++;
     if (this.bufferedBytes >= this.cfg.batchBytes || this.bufferedLines === 1) this.kick();
     return this.bufferedBytes < this.cfg.maxBufferBytes;
+  }
+
+  /** The block a line of up to `need` bytes goes into: the container's open one, grown if it may, else a new one. */
+  private blockFor(b: ContainerBuffer, need: number): Block {
+    const last = b.blocks[b.blocks.length - 1];
+    // A record is its header and whole blocks: a block of more than one line leaves room for the header.
+    const cap = Math.min(this.blockBytes, this.cfg.recordBytes - b.header.length);
+    if (last && !last.sealed) {
+      if (last.len + need <= Math.min(last.buf.length, cap)) return last;
+      if (last.len + need <= cap) {
+        const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(last.buf.length * 2, last.len + need)));
+        last.buf.copy(grown, 0, 0, last.len);
+        last.buf = grown;
+        return last;
+      }
+      last.sealed = true;
+    }
+    const blk: Block = {
+      buf: Buffer.allocUnsafe(Math.max(Math.min(FIRST_BLOCK_BYTES, cap), need)),
+      len: 0, lines: 0, outLines: 0, errLines: 0, outBytes: 0, errBytes: 0,
+      out: undefined, err: undefined, pos: undefined, at: Date.now(), firstTs: '', sealed: false,
+    };
+    b.blocks.push(blk);
+    return blk;
   }
 
   /** True while a send has been waiting longer than `ms` (the transport is down or stalled). */
@@ -284,34 +340,35 @@ export class Shipper {
     for (const f of w) f();
   }
 
-  /** Takes lines from every container (oldest containers' lines first, whole records) up to the batch size. */
+  /** Takes lines from every container (oldest containers' lines first, whole records of whole blocks) up to the batch size. */
   private take(): Batch {
     const records: OutRecord[] = [];
     const parts: BatchPart[] = [];
     let budget = Math.max(this.cfg.batchBytes, 1);
     for (const b of this.buffers.values()) {
-      if (b.lines.length === 0) continue;
+      if (b.blocks.length === 0) continue;
       if (budget <= 0) break;
       let i = 0;
       const cursor: RecordCursor = {};
-      while (i < b.lines.length && budget > 0) {
-        const start = i;
+      while (i < b.blocks.length && budget > 0) {
         let size = b.header.length;
-        const recCursor: RecordCursor = {};
+        let lines = 0;
+        const runs: Buffer[] = [];
         do {
-          const p = b.lines[i] as Pending;
-          size += p.bytes;
-          if (p.stream === STDERR) recCursor.stderr = p.cursor;
-          else recCursor.stdout = p.cursor;
+          const blk = b.blocks[i] as Block;
+          blk.sealed = true;
+          size += blk.len + 1;
+          lines += blk.lines;
+          runs.push(blk.buf.subarray(0, blk.len));
+          if (blk.out) cursor.stdout = blk.out;
+          if (blk.err) cursor.stderr = blk.err;
           i++;
-        } while (i < b.lines.length && size + (b.lines[i] as Pending).bytes < this.cfg.recordBytes);
-        if (recCursor.stdout) cursor.stdout = recCursor.stdout;
-        if (recCursor.stderr) cursor.stderr = recCursor.stderr;
+        } while (i < b.blocks.length && size + (b.blocks[i] as Block).len < this.cfg.recordBytes);
         // Each record carries the container's cursor after it: what start-up recovery reads back.
-        records.push({ key: b.id, value: encodeRecord(b.header, b.lines, start, i, { ...cursor }), lines: i - start });
+        records.push({ key: b.id, value: encodeRecord(b.header, runs, { ...cursor }), lines });
         budget -= size;
       }
-      parts.push({ buffer: b, count: i, cursor, pos: (b.lines[i - 1] as Pending).pos ?? null });
+      parts.push({ buffer: b, count: i, cursor, pos: (b.blocks[i - 1] as Block).pos ?? null });
     }
     return { records, parts };
   }
@@ -321,25 +378,18 @@ export class Shipper {
     let lines = 0;
     for (const part of batch.parts) {
       const b = part.buffer;
-      const shipped = b.lines.splice(0, part.count);
-      let partBytes = 0;
       let outLines = 0;
       let errLines = 0;
       let outBytes = 0;
       let errBytes = 0;
-      for (const p of shipped) {
-        partBytes += p.bytes;
-        if (p.stream === STDERR) {
-          errLines++;
-          errBytes += p.bytes;
-        } else {
-          outLines++;
-          outBytes += p.bytes;
-        }
+      for (const blk of b.blocks.splice(0, part.count)) {
+        outLines += blk.outLines;
+        errLines += blk.errLines;
+        outBytes += blk.outBytes;
+        errBytes += blk.errBytes;
       }
-      b.bytes -= partBytes;
-      bytes += partBytes;
-      lines += shipped.length;
+      bytes += outBytes + errBytes;
+      lines += outLines + errLines;
       if (outLines) {
         this.metrics.linesShipped.inc({ container: b.name, stream: 'stdout' }, outLines);
         this.metrics.bytesShipped.inc({ container: b.name, stream: 'stdout' }, outBytes);
@@ -362,7 +412,7 @@ export class Shipper {
     // trip); lines a full batch left behind wait out theirs too, or go with the next full batch.
     if (this.bufferedLines > 0) {
       let oldest = Infinity;
-      for (const b of this.buffers.values()) if (b.lines.length) oldest = Math.min(oldest, (b.lines[0] as Pending).at);
+      for (const b of this.buffers.values()) if (b.blocks.length) oldest = Math.min(oldest, (b.blocks[0] as Block).at);
       this.oldestAt = oldest;
     }
     if (this.bufferedBytes < this.cfg.maxBufferBytes / 2 && this.drainWaiters.length) {

@@ -9,7 +9,8 @@ import type { RecordCursor } from './record.js';
 export interface OutRecord {
   /** Message key: the container id. */
   key: string;
-  value: string;
+  /** The record's JSON (record.ts), as bytes. */
+  value: Buffer;
   /** Number of lines inside, for metrics. */
   lines: number;
 }
