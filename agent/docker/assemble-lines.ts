@@ -36,6 +36,8 @@ export interface Line {
   cont?: boolean;
   /** File mode: where reading may resume once this line is shipped (ContainerCheckpoint.file). */
   pos?: FilePosition;
+  /** msg as the inside of a JSON string, when the reader had it (LogEntry.json): the shipper copies it instead of escaping msg. */
+  json?: Buffer;
 }
 
 export type LineSink = (line: Line) => void;
@@ -146,7 +148,10 @@ export class LineAssembler {
     if (this.pieces.length === 0) this.firstTs = entry.ts;
     if (complete && this.pieces.length === 0) {
       // Common case: a whole line in one entry, handed on without a copy.
-      sink(this.line(c.subarray(0, c.length - (hasNl ? this.eolLength(c) : 0)), false));
+      const eol = hasNl ? this.eolLength(c) : 0;
+      const line = this.line(c.subarray(0, c.length - eol), false);
+      if (entry.json && !shipped) line.json = eol === 2 ? withoutCr(entry.json) : entry.json;
+      sink(line);
       return;
     }
     // Pieces are copied: the decoder's buffers are reused.
@@ -212,4 +217,17 @@ export function incompleteUtf8Tail(b: Buffer): number {
     return need > back ? back : 0;
   }
   return 0;
+}
+
+/** A TTY line's JSON text without the escape of its "\r" (undefined: it does not end in one). */
+function withoutCr(json: Buffer): Buffer | undefined {
+  const n = json.length;
+  return n >= 2 && json[n - 2] === 0x5c && json[n - 1] === 0x72 && !escapedBackslashAt(json, n - 2) ? json.subarray(0, n - 2) : undefined;
+}
+
+/** The backslash at `i` is itself escaped (an odd run of backslashes before it). */
+function escapedBackslashAt(json: Buffer, i: number): boolean {
+  let k = i - 1;
+  while (k >= 0 && json[k] === 0x5c) k--;
+  return (i - 1 - k) % 2 === 1;
 }

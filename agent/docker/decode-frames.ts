@@ -26,6 +26,11 @@ export interface LogEntry {
   ts: string;
   /** Content including its trailing "\n" when it has one. May share memory with the input chunk. */
   content: Buffer;
+  /**
+   * The content as the inside of a JSON string, without the escape of its trailing newline, when
+   * the reader has it (file mode: Docker's own escaping): the shipper copies it.
+   */
+  json?: Buffer;
 }
 
 /** Called once per decoded entry; the content buffer is only valid during the call. */

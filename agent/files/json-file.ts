@@ -24,6 +24,14 @@ export class JsonFileDecoder {
   private consumed: number;
   /** Entries taken without JSON.parse (Docker's own layout); the rest were parsed. */
   unparsed = 0;
+  /** Set by scan for the entry being read. */
+  private lastEscape = -1;
+  private surrogate = false;
+  /** Where texts with escapes are unescaped to: new for each chunk, as entries are views into it. */
+  private side: Buffer | undefined;
+  private sideAt = 0;
+  /** Bytes of the chunk not yet decoded: a new side buffer's size. */
+  private sideLeft = 0;
   /** While an entry is handed on: the offset in the file where its line starts. */
   entryStart = 0;
 
@@ -44,9 +52,11 @@ export class JsonFileDecoder {
    */
   push(chunk: Buffer, sink: EntrySink, onBad: (line: string, why: string) => void): void {
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.side = undefined;
     let start = 0;
     for (let nl = buf.indexOf(NL, start); nl >= 0; nl = buf.indexOf(NL, start)) {
       this.entryStart = this.consumed;
+      this.sideLeft = buf.length - start;
       if (nl > start && !this.fast(buf, start, nl, sink)) this.parse(buf.subarray(start, nl), sink, onBad);
       this.consumed += nl + 1 - start;
       start = nl + 1;
@@ -77,11 +87,12 @@ export class JsonFileDecoder {
 
   /**
    * The entry in buf[start, end) as Docker writes it, without JSON.parse:
-   * `{"log":"…","stream":"stdout","time":"…"}` in that order. The `log` string is unescaped in
-   * place (the chunk is this reader's own copy): every JSON escape is no longer than the bytes
-   * it stands for, so the text shrinks as it is written and the entry is a view into the chunk.
-   * Nothing is written unless the whole entry is taken; anything else (attrs, another layout, a
-   * bad escape) goes the JSON.parse way. False: not handled here.
+   * `{"log":"…","stream":"stdout","time":"…"}` in that order. The entry's content is a view into
+   * the chunk when its text has no escape but a closing `\n` (that escape's backslash becomes
+   * the newline in place; the chunk is this reader's own copy), else the text unescaped into a
+   * buffer of this chunk's. Docker's escaped text goes along as the entry's `json`: the shipper
+   * copies it instead of escaping the content again. Anything else (attrs, another layout, a
+   * bad escape, a raw control character) goes the JSON.parse way. False: not handled here.
    */
   private fast(buf: Buffer, start: number, end: number, sink: EntrySink): boolean {
     const from = start + LOG_HEAD.length;
@@ -98,11 +109,109 @@ export class JsonFileDecoder {
     else return false;
     const ts = apiTimestampBytes(buf, tq + 1, end - 2);
     if (ts === undefined) return false;
-    const escapes = countEscapes(buf, from, q);
-    if (escapes < 0) return false;
-    sink({ stream, ts, content: buf.subarray(from, escapes === 0 ? q : unescapeInPlace(buf, from, q)) });
+    // Up to the first escape: most lines have none but their closing newline.
+    let r = from;
+    for (; r < q; r++) {
+      const c = buf[r] as number;
+      if (c === BACKSLASH) break;
+      if (c === QUOTE || c < 0x20) return false;
+    }
+    this.surrogate = false;
+    let nl = false;
+    let content: Buffer;
+    if (r === q) content = buf.subarray(from, q);
+    else if (r === q - 2 && buf[q - 1] === N) {
+      nl = true;
+      buf[q - 2] = NL;
+      content = buf.subarray(from, q - 1);
+    } else {
+      const side = this.sideFor(q - from);
+      const at = this.sideAt;
+      side.set(buf.subarray(from, r), at);
+      const to = this.decodeInto(buf, r, q, side, at + r - from);
+      if (to < 0) return false;
+      // The text's last escape is its closing newline.
+      nl = this.lastEscape === q - 2 && buf[q - 1] === N;
+      this.sideAt = to;
+      content = side.subarray(at, to);
+    }
+    // Docker's escaping is passed on only when it is all JSON and UTF-8 can say (no surrogate
+    // escape), and without the newline the line assembler takes off.
+    const ends = content.length > 0 && content[content.length - 1] === NL;
+    const json = this.surrogate || (ends && !nl) ? undefined : buf.subarray(from, ends ? q - 2 : q);
+    sink({ stream, ts, content, json });
     this.unparsed++;
     return true;
+  }
+
+  /** Room for `n` more unescaped bytes in this chunk's side buffer (never reused: entries are views into it). */
+  private sideFor(n: number): Buffer {
+    if (!this.side || this.side.length - this.sideAt < n) {
+      this.side = Buffer.allocUnsafe(Math.max(n, this.sideLeft));
+      this.sideAt = 0;
+    }
+    return this.side;
+  }
+
+  /**
+   * Unescapes raw[from, end), the inside of a JSON string as Docker writes it, into out at `at`,
+   * as JSON.parse and then UTF-8 would (a surrogate pair becomes its four bytes, a lone surrogate
+   * U+FFFD). Returns the end in out; -1 when it is not such a string (a bare quote or control
+   * character, an escape JSON does not have, a `\u` without four hex digits). Sets lastEscape
+   * (where the last escape starts) and surrogate (a `\u` escape of a UTF-16 surrogate was seen).
+   */
+  private decodeInto(raw: Buffer, from: number, end: number, out: Buffer, at: number): number {
+    let w = at;
+    let r = from;
+    while (r < end) {
+      const b = raw[r] as number;
+      if (b !== BACKSLASH) {
+        if (b === QUOTE || b < 0x20) return -1;
+        out[w++] = b;
+        r++;
+        continue;
+      }
+      if (r + 1 >= end) return -1;
+      this.lastEscape = r;
+      const c = raw[r + 1] as number;
+      if (c !== U) {
+        const e = SIMPLE[c] as number;
+        if (e === 0) return -1;
+        out[w++] = e;
+        r += 2;
+        continue;
+      }
+      let cp = r + 6 <= end ? hex4(raw, r + 2) : -1;
+      if (cp < 0) return -1;
+      r += 6;
+      if (cp >= 0xd800 && cp <= 0xdfff) {
+        this.surrogate = true;
+        if (cp <= 0xdbff && r + 6 <= end && raw[r] === BACKSLASH && raw[r + 1] === U) {
+          const low = hex4(raw, r + 2);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+            this.lastEscape = r;
+            r += 6;
+          }
+        }
+        if (cp <= 0xffff) cp = 0xfffd;
+      }
+      if (cp < 0x80) out[w++] = cp;
+      else if (cp < 0x800) {
+        out[w++] = 0xc0 | (cp >> 6);
+        out[w++] = 0x80 | (cp & 0x3f);
+      } else if (cp < 0x10000) {
+        out[w++] = 0xe0 | (cp >> 12);
+        out[w++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[w++] = 0x80 | (cp & 0x3f);
+      } else {
+        out[w++] = 0xf0 | (cp >> 18);
+        out[w++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[w++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[w++] = 0x80 | (cp & 0x3f);
+      }
+    }
+    return w;
   }
 }
 
@@ -112,77 +221,6 @@ function same(raw: Buffer, at: number, bytes: Buffer): boolean {
   return true;
 }
 
-/**
- * The escapes in raw[from, end) when it is the inside of a JSON string as Docker writes it (no
- * bare quote, every escape one of JSON's, a `\u` with four hex digits); -1 when it is not.
- */
-function countEscapes(raw: Buffer, from: number, end: number): number {
-  let n = 0;
-  for (let r = from; r < end; r++) {
-    const c = raw[r] as number;
-    if (c === QUOTE) return -1;
-    if (c !== BACKSLASH) continue;
-    const e = raw[r + 1] as number;
-    if (r + 1 >= end) return -1;
-    if (e === U) {
-      if (r + 6 > end) return -1;
-      for (let i = r + 2; i < r + 6; i++) if (hex(raw[i] as number) < 0) return -1;
-      r += 5;
-    } else if (SIMPLE[e] !== 0) r += 1;
-    else return -1;
-    n++;
-  }
-  return n;
-}
-
-/**
- * Unescapes raw[from, end) (checked by countEscapes) in place, as JSON.parse and then UTF-8
- * would: a surrogate pair becomes its four bytes, a lone surrogate U+FFFD. Returns the new end.
- */
-function unescapeInPlace(raw: Buffer, from: number, end: number): number {
-  let w = from;
-  let r = from;
-  while (r < end) {
-    const b = raw[r] as number;
-    if (b !== BACKSLASH) {
-      raw[w++] = b;
-      r++;
-      continue;
-    }
-    const c = raw[r + 1] as number;
-    if (c !== U) {
-      raw[w++] = SIMPLE[c] as number;
-      r += 2;
-      continue;
-    }
-    let cp = hex4(raw, r + 2);
-    r += 6;
-    if (cp >= 0xd800 && cp <= 0xdbff && r + 6 <= end && raw[r] === BACKSLASH && raw[r + 1] === U) {
-      const low = hex4(raw, r + 2);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        r += 6;
-      }
-    }
-    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
-    if (cp < 0x80) raw[w++] = cp;
-    else if (cp < 0x800) {
-      raw[w++] = 0xc0 | (cp >> 6);
-      raw[w++] = 0x80 | (cp & 0x3f);
-    } else if (cp < 0x10000) {
-      raw[w++] = 0xe0 | (cp >> 12);
-      raw[w++] = 0x80 | ((cp >> 6) & 0x3f);
-      raw[w++] = 0x80 | (cp & 0x3f);
-    } else {
-      raw[w++] = 0xf0 | (cp >> 18);
-      raw[w++] = 0x80 | ((cp >> 12) & 0x3f);
-      raw[w++] = 0x80 | ((cp >> 6) & 0x3f);
-      raw[w++] = 0x80 | (cp & 0x3f);
-    }
-  }
-  return w;
-}
-
 function hex(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
@@ -190,8 +228,13 @@ function hex(c: number): number {
   return -1;
 }
 
+/** The four hex digits at raw[at] as a number; -1 when one is not a hex digit. */
 function hex4(raw: Buffer, at: number): number {
-  return (hex(raw[at] as number) << 12) | (hex(raw[at + 1] as number) << 8) | (hex(raw[at + 2] as number) << 4) | hex(raw[at + 3] as number);
+  const a = hex(raw[at] as number);
+  const b = hex(raw[at + 1] as number);
+  const c = hex(raw[at + 2] as number);
+  const d = hex(raw[at + 3] as number);
+  return (a | b | c | d) < 0 ? -1 : (a << 12) | (b << 8) | (c << 4) | d;
 }
 
 /** The byte each one-letter JSON escape stands for (0: not an escape). */
@@ -205,3 +248,4 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const BRACE = 0x7d;
 const U = 0x75;
+const N = 0x6e;

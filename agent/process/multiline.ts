@@ -148,7 +148,7 @@ export class MultilineMerger {
     const text = line.msg.toString('utf8');
     const cont = this.spec.continues(text, this.group.length > 0, this.state);
     // Lines are kept past the call that handed them over: copy the bytes (see Line.msg).
-    line = { ...line, msg: Buffer.from(line.msg) };
+    line = { ...line, msg: Buffer.from(line.msg), json: undefined };
     if (cont && this.group.length > 0) {
       this.group.push(line);
       this.bytes += line.msg.length + 1;

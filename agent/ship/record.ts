@@ -62,7 +62,7 @@ for (const [c, e] of [[0x22, 0x22], [0x5c, 0x5c], [0x08, 0x62], [0x0c, 0x66], [0
  * characters, as JSON escapes (at most 6 bytes per UTF-16 unit).
  */
 export function lineBound(line: Line, utf8: boolean): number {
-  const body = utf8 ? line.msg.length * 6 : Math.ceil(line.msg.length / 3) * 4;
+  const body = utf8 ? Math.max(line.msg.length * 6, line.json?.length ?? 0) : Math.ceil(line.msg.length / 3) * 4;
   return 80 + line.ts.length * 6 + body;
 }
 
@@ -78,7 +78,12 @@ export function encodeLineInto(buf: Buffer, at: number, line: Line, utf8: boolea
   o = putTs(buf, o, line.ts);
   o = put(buf, o, line.stream === STDERR ? MID_ERR : MID_OUT);
   const msg = line.msg;
-  if (utf8) {
+  if (utf8 && line.json) {
+    // The reader's own escaping of these bytes (Docker's): copied as it is.
+    o = put(buf, o, TEXT);
+    buf.set(line.json, o);
+    o += line.json.length;
+  } else if (utf8) {
     o = put(buf, o, TEXT);
     for (let i = 0; i < msg.length; i++) {
       const c = msg[i] as number;

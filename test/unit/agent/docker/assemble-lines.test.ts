@@ -30,6 +30,19 @@ describe('LineAssembler', () => {
     expect(lines.map((l) => l.msg.toString())).toEqual(['a', 'crlf\r']);
   });
 
+  it("passes a reader's JSON text on with whole one-entry lines only, without the escape of the \\r a TTY added", () => {
+    const withJson = (ts: string, content: string, json: string): LogEntry => ({ ...entry(ts, content), json: Buffer.from(json) });
+    const piece = 'x'.repeat(DOCKER_PARTIAL_SIZE);
+    const tty = run(new LineAssembler(STDOUT, 1 << 20, true), [withJson(T(1), 'a"\r\n', 'a\\"\\r'), withJson(T(2), 'b\\r\n', 'b\\\\r'), withJson(T(3), 'c\r\n', 'c\\u000d')]);
+    // (b ends in a backslash and an "r", not a carriage return: nothing to take off.)
+    expect(tty.map((l) => l.json?.toString())).toEqual(['a\\"', 'b\\\\r', undefined]);
+    // A backslash, then the carriage return: its escape is the last two characters.
+    const bs = run(new LineAssembler(STDOUT, 1 << 20, true), [withJson(T(4), 'x\\\r\n', String.raw`x\\\r`)]);
+    expect(bs[0]?.json?.toString()).toBe(String.raw`x\\`);
+    const plain = run(new LineAssembler(STDOUT, 1 << 20, false), [withJson(T(1), 'q"\n', 'q\\"'), withJson(T(2), piece, piece), withJson(T(2), 'end\n', 'end')]);
+    expect(plain.map((l) => l.json?.toString())).toEqual(['q\\"', undefined]);
+  });
+
   it("joins Docker's 16 KiB pieces into the original line, stamped with the first piece's time", () => {
     const piece = 'x'.repeat(DOCKER_PARTIAL_SIZE);
     const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), piece), entry(T(1), piece), entry(T(2), 'end\n'), entry(T(3), 'next\n')]);

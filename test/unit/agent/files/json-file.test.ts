@@ -80,9 +80,25 @@ describe('json-file decoder', () => {
         const text = spec.map(([s, go, upper, stream], i) => `{"log":${go ? goStyle(s, upper) : JSON.stringify(s)},"stream":"${stream}","time":"2026-11-25T10:00:0${i}.5Z"}\n`).join('');
         const d = new JsonFileDecoder();
         const got: Buffer[] = [];
-        d.push(Buffer.from(text), (e) => got.push(Buffer.from(e.content)), (l, why) => expect.fail(`${why}: ${l}`));
+        const json: (string | undefined)[] = [];
+        d.push(
+          Buffer.from(text),
+          (e) => {
+            got.push(Buffer.from(e.content));
+            json.push(e.json?.toString('utf8'));
+          },
+          (l, why) => expect.fail(`${why}: ${l}`),
+        );
         expect(d.unparsed).toBe(spec.length);
         expect(got.map((b) => b.toString('hex'))).toEqual(spec.map(([s]) => Buffer.from(s, 'utf8').toString('hex')));
+        // Docker's escaping, passed on for the shipper to copy: the same bytes once parsed, less
+        // a closing newline; left out only where UTF-8 cannot say what it says (a surrogate escape).
+        for (const [i, [s]] of spec.entries()) {
+          const j = json[i];
+          const escaped = JSON.stringify(s);
+          if (j === undefined) expect(/\\u[dD][89a-fA-F]/.test(text.split('\n')[i] as string) || (s.endsWith('\n') && !escaped.endsWith('\\n"')), `${escaped}`).toBe(true);
+          else expect(Buffer.from(JSON.parse(`"${j}"`) as string).toString('hex')).toBe(Buffer.from(s.endsWith('\n') ? s.slice(0, -1) : s).toString('hex'));
+        }
       }),
       { numRuns: 300 },
     );
