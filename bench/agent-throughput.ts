@@ -6,6 +6,8 @@
  *   2. the agent reading the same log and shipping it to Kafka (acks=all), once through the
  *      Engine API (SHIPLOG_DOCKER_LOGS=api) and once from the file (files): lines/s, CPU seconds
  *      per million lines, peak RSS, and dockerd's own CPU while the agent read.
+ *   3. Kafka's own producer (ProducerPerformance) sending records like the agent's of the same
+ *      lines with the agent's settings: the most any agent could ship here.
  * Prints a table and writes bench/results/agent-throughput.json (the API mode, the flood
  * scenario) and bench/results/agent-files.json (both modes side by side). BENCH_LINES: 2 M.
  *
@@ -16,7 +18,9 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { encodeHeader, encodeLineInto, encodeRecord } from '../agent/ship/record.js';
 import { IMAGE, dockerdPid, procStat, sh } from './lib/env.js';
+import { kafkaProducerRecordsPerSec } from './lib/kafka.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
@@ -57,6 +61,13 @@ async function main(): Promise<void> {
     const fileSec = Number(process.hrtime.bigint() - f0) / 1e9;
     const dpid = dockerdPid(dockerHost);
 
+    // Kafka's own producer sending records like the agent's of these lines: the most any agent can ship.
+    const kafka = agentLikeRecords(LINES);
+    const kdir = mkdtempSync(join(tmpdir(), 'bench-kafka-perf-'));
+    stops.push(() => rmSync(kdir, { recursive: true, force: true }));
+    const kafkaRecordsPerSec = await kafkaProducerRecordsPerSec(brokers, sh(`bash ${root}/test/env/kafka.sh jars`), kdir, `bench-ceiling-${randomUUID().slice(0, 8)}`, kafka.values);
+    const kafkaLinesPerSec = Math.round(kafkaRecordsPerSec * kafka.linesPerRecord);
+
     // 2. The agent, from an empty data dir, reading the whole log (SHIPLOG_BACKLOG=all), each way.
     const runAgent = async (mode: 'api' | 'files') => {
       const data = mkdtempSync(join(tmpdir(), 'bench-agent-'));
@@ -83,7 +94,7 @@ async function main(): Promise<void> {
       }));
       let shipped = 0;
       while (shipped < LINES) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 100));
         const text = await (await fetch(`${url}/metrics`)).text();
         shipped = 0;
         for (const m of text.matchAll(/^shiplog_agent_lines_shipped_total\{[^}]*\} (\d+)/gm)) shipped += Number(m[1]);
@@ -131,7 +142,7 @@ async function main(): Promise<void> {
       commit,
       machine,
       lines: LINES,
-      ceilings: { dockerApiReadLinesPerSec: Math.round(apiCeiling), fileReadByWcLinesPerSec: Math.round(fileLines / fileSec) },
+      ceilings: { dockerApiReadLinesPerSec: Math.round(apiCeiling), fileReadByWcLinesPerSec: Math.round(fileLines / fileSec), kafkaProducerLinesPerSec: kafkaLinesPerSec },
       api,
       files,
       filesVsApiCeiling: Number((files.linesPerSec / apiCeiling).toFixed(2)),
@@ -144,6 +155,7 @@ async function main(): Promise<void> {
     console.table({
       'dockerd -> curl | wc -l (API ceiling)': { 'lines/s': result.dockerReadLinesPerSec },
       'wc -l on the json-file (file ceiling)': { 'lines/s': filesResult.ceilings.fileReadByWcLinesPerSec },
+      'Kafka ProducerPerformance, agent-like records': { 'lines/s': kafkaLinesPerSec },
       'agent, API mode -> Kafka': { 'lines/s': api.linesPerSec, 'CPU s / M lines': api.cpuSecPerMillionLines, 'dockerd CPU s / M lines': api.dockerdCpuSecPerMillionLines, 'peak RSS MiB': api.peakRssMiB },
       'agent, files mode -> Kafka': { 'lines/s': files.linesPerSec, 'CPU s / M lines': files.cpuSecPerMillionLines, 'dockerd CPU s / M lines': files.dockerdCpuSecPerMillionLines, 'peak RSS MiB': files.peakRssMiB },
     });
@@ -157,6 +169,32 @@ async function main(): Promise<void> {
       }
     }
   }
+}
+
+/**
+ * Records as the agent builds them (record.ts) of the bench's lines, 256 KiB each: the ~150
+ * distinct ones ProducerPerformance cycles through (it holds its payloads in memory).
+ */
+function agentLikeRecords(lines: number): { values: string[]; linesPerRecord: number } {
+  const meta = { id: 'b'.repeat(64), name: 'bench', image: IMAGE, imageId: '', labels: { 'shiplog.bench': '1' }, tty: false, running: false, env: [], created: '', startedAt: '', finishedAt: '', exitCode: 0, logDriver: 'json-file', logPath: '' };
+  const header = Buffer.from(encodeHeader('bench-host', meta));
+  const values: string[] = [];
+  const block = Buffer.allocUnsafe(512 * 1024);
+  let n = 0;
+  while (values.length < 150 && n < lines) {
+    let len = 0;
+    let count = 0;
+    let ts = '';
+    while (len < 256 * 1024 - header.length && n < lines) {
+      n++;
+      ts = new Date(Date.UTC(2026, 10, 23, 16, 0, 0) + n / 100).toISOString().replace('Z', '000000Z');
+      const msg = Buffer.from(`127.0.0.1 - - [23/Nov/2026:16:00:00 +0000] "GET /api/v1/items?page=${n} HTTP/1.1" 200 5123 "-" "Mozilla/5.0 (X11; Linux x86_64)"`);
+      if (count++ > 0) block[len++] = 0x2c;
+      len = encodeLineInto(block, len, { stream: 1, ts, msg, cursor: { ts, n: 1 }, split: false }, true);
+    }
+    values.push(encodeRecord(header, [block.subarray(0, len)], { stdout: { ts, n: 1 } }).toString('utf8'));
+  }
+  return { values, linesPerRecord: n / values.length };
 }
 
 await main();

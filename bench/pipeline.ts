@@ -8,7 +8,6 @@
  * Usage: node dist/bench/pipeline.js [scenario ...]   (all by default)
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { KafkaTransport } from '../agent/ship/kafka-transport.js';
@@ -18,6 +17,7 @@ import { migrate } from '../collector/store/migrate.js';
 import { LOG_INSERT_COLUMNS } from '../collector/store/schema.js';
 import { createLogger } from '../lib/logger.js';
 import { RealisticLogs } from './gen/realistic-logs.js';
+import { createTopic, kafkaProducerRecordsPerSec } from './lib/kafka.js';
 import { IMAGE, runScenarios, histogramQuantile, procStat, saveResult, sh, sleep, startShiplog, type BenchEnv } from './lib/env.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -33,13 +33,6 @@ function makeRecords(lines: number, perRecord = 250): { values: string[]; lines:
     n += perRecord * 20;
   }
   return { values, lines: n };
-}
-
-async function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
-  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(16 << 20) }] }] });
-  await admin.disconnect();
 }
 
 async function groupDone(brokers: string, group: string, topic: string): Promise<boolean> {
@@ -59,15 +52,7 @@ async function kafkaLimit(env: BenchEnv): Promise<void> {
   const bytes = values.reduce((n, v) => n + v.length, 0);
   const avg = Math.round(bytes / values.length);
   // 1. Kafka's own producer with the same payloads (acks=all, idempotent, gzip level 1 as ours).
-  const dir = env.tmp('bench-payload-');
-  writeFileSync(join(dir, 'payloads.txt'), values.join('\n'));
-  const t1 = `bench-kafka-${randomUUID().slice(0, 8)}`;
-  await createTopic(env.brokers, t1, 1);
-  const out = sh(
-    `java -Xmx512m -cp '${env.kafkaJars}/*' org.apache.kafka.tools.ProducerPerformance --topic ${t1} --num-records ${values.length} --payload-file ${join(dir, 'payloads.txt')} --throughput -1 --producer-props bootstrap.servers=${env.brokers} acks=all enable.idempotence=true compression.type=gzip compression.gzip.level=1 linger.ms=5 batch.size=1048576 max.request.size=16777216 2>/dev/null | tail -1`,
-  );
-  const perf = /([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(out);
-  const kafkaRecPerSec = Number(perf?.[1]);
+  const kafkaRecPerSec = await kafkaProducerRecordsPerSec(env.brokers, env.kafkaJars, env.tmp('bench-payload-'), `bench-kafka-${randomUUID().slice(0, 8)}`, values);
   // 2. The agent's produce path (KafkaTransport: idempotent, acks=all, gzip, 1 MiB batches, one in flight).
   const t2 = `bench-agent-${randomUUID().slice(0, 8)}`;
   await createTopic(env.brokers, t2, 1);
