@@ -2,6 +2,7 @@
 import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from './logger.js';
 import { registerCodecs } from './kafka-codecs.js';
+import { fixKafkajsIdlePolling } from './kafkajs-idle-fix.js';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -14,6 +15,7 @@ export interface KafkaClientOptions {
 
 export function createKafka(o: KafkaClientOptions): Kafka {
   registerCodecs(o.gzipLevel ?? 1);
+  fixKafkajsIdlePolling();
   const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
     [logLevel.ERROR]: 'error',
     [logLevel.WARN]: 'warn',
