@@ -75,6 +75,8 @@ async function main(): Promise<void> {
       const prefix = `bench-${randomUUID().slice(0, 8)}`;
       // e.g. BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
       const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      // dockerd may still be busy with the previous run's requests: start once it is quiet.
+      await dockerdQuiet(dpid);
       const a0 = process.hrtime.bigint();
       const d0 = procStat(dpid).cpuSec;
       const agent = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/shiplog.js'), 'agent'], {
@@ -168,6 +170,15 @@ async function main(): Promise<void> {
         // best effort
       }
     }
+  }
+}
+
+/** Waits (up to 30 s) for half a second in which dockerd used under 2 % of a core. */
+async function dockerdQuiet(pid: number): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const c0 = procStat(pid).cpuSec;
+    await new Promise((r) => setTimeout(r, 500));
+    if (procStat(pid).cpuSec - c0 < 0.01) return;
   }
 }
 
