@@ -60,6 +60,11 @@ describe('log record', () => {
     const json = Buffer.alloc(400);
     const end = encodeLineInto(json, 0, { stream: STDOUT, ts: 't', msg: text, cursor: { ts: 't', n: 1 }, split: false }, true);
     expect(json.toString('utf8', 0, end)).toBe(`{"ts":"t","stream":"stdout","msg":${JSON.stringify(text.toString())}}`);
+    // A reader's own escaping of the bytes (file mode: Docker's) is copied as it is.
+    const docker = Buffer.alloc(200);
+    const to = encodeLineInto(docker, 0, { stream: STDERR, ts: 't', msg: Buffer.from('a<b "c"'), json: Buffer.from(String.raw`a\u003cb \"c\"`), cursor: { ts: 't', n: 1 }, split: false }, true);
+    expect(docker.toString('utf8', 0, to)).toBe(String.raw`{"ts":"t","stream":"stderr","msg":"a\u003cb \"c\""}`);
+    expect((JSON.parse(docker.toString('utf8', 0, to)) as { msg: string }).msg).toBe('a<b "c"');
   });
 
   it('carries container metadata and orchestration labels', () => {
