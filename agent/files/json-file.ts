@@ -24,7 +24,7 @@ export class JsonFileDecoder {
   private consumed: number;
   /** Entries taken without JSON.parse (Docker's own layout); the rest were parsed. */
   unparsed = 0;
-  /** Set by scan for the entry being read. */
+  /** Set by decodeInto for the entry being read: where its last escape starts, and whether a `\\u` escape named a UTF-16 surrogate. */
   private lastEscape = -1;
   private surrogate = false;
   /** Where texts with escapes are unescaped to: new for each chunk, as entries are views into it. */

@@ -102,7 +102,6 @@ export function tickerOf(periodMs: number): { readonly size: number } & Pick<Tic
   return t;
 }
 
-
 export class FileTail {
   /** This tail's follow in the pin thread. */
   private pinKey: number | undefined;
