@@ -69,12 +69,17 @@ export class CadvisorState {
     e.lastSeenMs = Math.max(e.lastSeenMs, t);
     if (r.action === 'oom') e.oomEvents++;
     if (r.action === 'health_status' && r.health) e.health = r.health;
-    if (r.action === 'start') e.startedSec = t / 1000;
+    if (r.action === 'start') {
+      e.startedSec = t / 1000;
+      // Docker starts the check over (as "starting", with no event of its own).
+      if (e.health) e.health = 'starting';
+    }
   }
 
   /** Restores what events tell (OOM count, last time seen) after a restart, without double counting. */
-  restoreFromEvents(host: string, c: { id: string; name: string; image: string; labels: Record<string, string> }, partition: number, oomEvents: number, lastSeenMs: number): void {
+  restoreFromEvents(host: string, c: { id: string; name: string; image: string; labels: Record<string, string> }, partition: number, oomEvents: number, lastSeenMs: number, health = ''): void {
     const e = this.entry(host, c, partition);
+    if (health && !e.health) e.health = health;
     if (!e.sample) e.labels = c.labels;
     e.oomEvents = Math.max(e.oomEvents, oomEvents);
     e.lastSeenMs = Math.max(e.lastSeenMs, lastSeenMs);
@@ -187,14 +192,21 @@ export function registerCadvisorMetrics(registry: Registry, state: CadvisorState
   });
   new Gauge({
     name: 'container_health_state',
-    help: 'Docker health check state: 1 for the current state (healthy, unhealthy or starting).',
-    labelNames: [...base, 'state'],
+    // cAdvisor's encoding (google/cadvisor 692ca300), so its rules (`== 0`) work unchanged.
+    help: 'Docker health check state: 1 healthy, 0 unhealthy or starting, -1 no health check seen.',
+    labelNames: base,
     registers: [registry],
     collect() {
       this.reset();
-      for (const e of state.live()) if (e.health) this.set({ ...state.labelsOf(e), state: e.health }, 1);
+      for (const e of state.live()) this.set(state.labelsOf(e), healthValue(e.health));
     },
   });
+}
+
+/** cAdvisor's container_health_state value of a Docker health status. */
+export function healthValue(health: string | undefined): number {
+  if (!health) return -1;
+  return health === 'healthy' ? 1 : 0;
 }
 
 function set(m: Gauge | Counter, labels: Record<string, string>, v: number): void {

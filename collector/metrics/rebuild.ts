@@ -64,9 +64,10 @@ export async function rebuildContainerState(store: LogStore, state: CadvisorStat
   }
   // OOM counts (all time) of every container seen within the TTL, by stats or by events:
   // a container killed before its first stats sample is known only from its events.
-  const ooms = await store.query<{ host: string; id: string; name: string; image: string; partition: number; c: string; last: string; attrs: Record<string, string> }>(
+  const ooms = await store.query<{ host: string; id: string; name: string; image: string; partition: number; c: string; last: string; attrs: Record<string, string>; health: string }>(
     `SELECT HostName AS host, ContainerId AS id, argMax(ContainerName, Timestamp) AS name, any(Image) AS image, any(KafkaPartition) AS partition,
-       toString(countIf(Action = 'oom')) AS c, toString(toUnixTimestamp64Milli(max(Timestamp))) AS last, any(Attributes) AS attrs
+       toString(countIf(Action = 'oom')) AS c, toString(toUnixTimestamp64Milli(max(Timestamp))) AS last, any(Attributes) AS attrs,
+       if(argMaxIf(Action, Timestamp, Action IN ('health_status', 'start')) = 'start' AND countIf(Action = 'health_status') > 0, 'starting', argMaxIf(Health, Timestamp, Action = 'health_status')) AS health
      FROM ${db}.${EVENTS_TABLE}
      WHERE ContainerId IN (
        SELECT ContainerId FROM ${db}.${EVENTS_TABLE} WHERE TimestampTime >= now() - toIntervalSecond({ttl:UInt32})
@@ -77,7 +78,7 @@ export async function rebuildContainerState(store: LogStore, state: CadvisorStat
   );
   for (const o of ooms) {
     const { name: _n, image: _i, exitCode: _e, ...labels } = o.attrs;
-    state.restoreFromEvents(o.host, { id: o.id, name: o.name, image: o.image, labels }, o.partition, Number(o.c), Number(o.last));
+    state.restoreFromEvents(o.host, { id: o.id, name: o.name, image: o.image, labels }, o.partition, Number(o.c), Number(o.last), o.health);
   }
   return rows.length;
 }

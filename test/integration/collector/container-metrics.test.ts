@@ -2,7 +2,8 @@
  * Container stats and lifecycle events from the real dockerd, through the agent and Kafka, to
  * the collector's cAdvisor-compatible /metrics, scraped by a real Prometheus (Debian package):
  * CPU of a busy container near one core (as `docker stats` shows), memory in the working set,
- * an OOM kill counted, a die event's exit code stored, counters restored after a restart.
+ * an OOM kill counted, a die event's exit code stored, the health state in cAdvisor's encoding,
+ * counters and health restored after a restart.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -120,6 +121,9 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     expect(die?.code).toBe(3);
     const [health] = await ep.query<{ h: string }>(`SELECT Health AS h FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'health_status'`);
     expect(health?.h).toBe('healthy');
+    // cAdvisor's encoding: 1 healthy; -1 for a container without a health check.
+    await waitFor(async () => value(await scrape(), 'container_health_state', ids.exiter as string) === 1, 60_000, 'the health state in the exposition');
+    expect(value(await scrape(), 'container_health_state', ids.burner as string)).toBe(-1);
     const [oomDie] = await ep.query<{ code: number }>(`SELECT ExitCode AS code FROM shiplog.container_events WHERE ContainerId = '${ids.oomer}' AND Action = 'die'`);
     expect(oomDie?.code).toBe(137);
   });
@@ -147,5 +151,8 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     const first = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string);
     expect(first).toBeGreaterThanOrEqual(before);
     expect(value(await scrape(), 'container_oom_events_total', ids.oomer as string)).toBeGreaterThanOrEqual(1);
+    // The last health status, from the stored events (Docker tells it only when it changes).
+    expect(value(await scrape(), 'container_health_state', ids.exiter as string)).toBe(1);
+    expect(value(await scrape(), 'container_health_state', ids.burner as string)).toBe(-1);
   });
 });

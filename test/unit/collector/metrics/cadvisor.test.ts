@@ -41,6 +41,25 @@ describe('cAdvisor-compatible metrics', () => {
     expect(await reg.metrics()).toMatch(/container_cpu_usage_seconds_total\{[^}]*\} 5\n/);
   });
 
+  it("health in cAdvisor's encoding: -1 with no check seen, 1 healthy, 0 unhealthy, 0 again (starting) after a restart", async () => {
+    const state = new CadvisorState(300_000, []);
+    const reg = new Registry();
+    registerCadvisorMetrics(reg, state);
+    const health = async () => /container_health_state\{[^}]*\} (-?\d+)/.exec(await reg.metrics())?.[1];
+    const event = (action: string, h?: string) => state.onEvent({ v: 1, type: 'event', host: 'h1', container, action, health: h, time_nano: String(BigInt(Date.now()) * 1_000_000n), attributes: {} } as EventRecord, 0);
+    state.onStats(sample(new Date().toISOString(), 1), 0);
+    expect(await health()).toBe('-1');
+    event('start');
+    expect(await health()).toBe('-1');
+    event('health_status', 'healthy');
+    expect(await health()).toBe('1');
+    event('health_status', 'unhealthy');
+    expect(await health()).toBe('0');
+    event('health_status', 'healthy');
+    event('start');
+    expect(await health()).toBe('0');
+  });
+
   it('drops containers not seen within the TTL, and those on partitions no longer owned', () => {
     const state = new CadvisorState(60_000, []);
     state.onStats(sample(new Date(Date.now() - 120_000).toISOString(), 1), 0);
