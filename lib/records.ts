@@ -70,6 +70,16 @@ export interface StatsRecord {
   networks: Record<string, Record<string, number>>;
   blkio: { read_bytes: number; write_bytes: number };
   pids: number;
+  /** The container's resource settings (from inspect), when the agent sends them. */
+  spec?: ContainerSpec;
+}
+
+/** Resource settings as the kernel applies them: CFS period and quota (µs; quota 0: none), CPU shares, memory reservation (bytes; 0: none). */
+export interface ContainerSpec {
+  cpu_period: number;
+  cpu_quota: number;
+  cpu_shares: number;
+  memory_reservation: number;
 }
 
 export interface EventRecord {

@@ -3,6 +3,7 @@
  * carries so that it is useful on its own.
  */
 import type { DockerClient } from './client.js';
+import type { ContainerSpec } from '../../lib/records.js';
 
 export interface ContainerMeta {
   id: string;
@@ -22,7 +23,11 @@ export interface ContainerMeta {
   logDriver: string;
   /** The json-file driver's log file as the engine names it (empty for other drivers, or before the first start). */
   logPath: string;
+  /** Resource settings, from inspect (stats records carry them). */
+  spec?: ContainerSpec;
 }
+
+export type { ContainerSpec };
 
 interface InspectJson {
   Id: string;
@@ -31,7 +36,7 @@ interface InspectJson {
   Image?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; Env?: string[] | null };
   State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
-  HostConfig?: { LogConfig?: { Type?: string } };
+  HostConfig?: { LogConfig?: { Type?: string }; CpuPeriod?: number; CpuQuota?: number; NanoCpus?: number; CpuShares?: number; MemoryReservation?: number };
   LogPath?: string;
 }
 
@@ -53,6 +58,24 @@ export async function inspectContainer(docker: DockerClient, id: string): Promis
     exitCode: j.State?.ExitCode ?? 0,
     logDriver: j.HostConfig?.LogConfig?.Type ?? '',
     logPath: j.LogPath ?? '',
+    spec: specOf(j.HostConfig),
+  };
+}
+
+/**
+ * The resource settings cAdvisor exports as container_spec_*, as the kernel applies them: the
+ * CFS period (Docker leaves 0 for the kernel's 100 ms), the quota (`--cpus` is NanoCpus, which
+ * Docker turns into a quota over that period; 0: none), the CPU shares (0: the default 1024)
+ * and the memory reservation (0: none).
+ */
+export function specOf(h: InspectJson['HostConfig']): ContainerSpec {
+  const period = h?.CpuPeriod && h.CpuPeriod > 0 ? h.CpuPeriod : 100_000;
+  const quota = h?.NanoCpus && h.NanoCpus > 0 ? Math.round((h.NanoCpus * period) / 1e9) : h?.CpuQuota && h.CpuQuota > 0 ? h.CpuQuota : 0;
+  return {
+    cpu_period: period,
+    cpu_quota: quota,
+    cpu_shares: h?.CpuShares && h.CpuShares > 0 ? h.CpuShares : 1024,
+    memory_reservation: h?.MemoryReservation && h.MemoryReservation > 0 ? h.MemoryReservation : 0,
   };
 }
 

@@ -24,7 +24,7 @@ export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' |
 }
 
 export function statsRecord(host: string, c: ContainerMeta, s: StatsSample): string {
-  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s };
+  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s, ...(c.spec ? { spec: c.spec } : {}) };
   return JSON.stringify(r);
 }
 

@@ -128,6 +128,13 @@ const DEFS: Def[] = [
   { name: 'container_memory_rss', help: 'Size of RSS in bytes.', type: 'gauge', value: (_e, s) => s.memory.rss },
   { name: 'container_memory_cache', help: 'Number of bytes of page cache memory.', type: 'gauge', value: (_e, s) => s.memory.cache },
   { name: 'container_spec_memory_limit_bytes', help: 'Memory limit for the container (0 when unlimited).', type: 'gauge', value: (_e, s) => s.memory.limit },
+  // A counter in cAdvisor, without the _total suffix promtool requires of one: typed a gauge here (rate() works on both).
+  { name: 'container_memory_failcnt', help: 'Number of memory usage hits limits.', type: 'gauge', value: (_e, s) => s.memory.failcnt },
+  { name: 'container_spec_memory_reservation_limit_bytes', help: 'Memory reservation for the container (0 when none).', type: 'gauge', value: (_e, s) => s.spec?.memory_reservation },
+  { name: 'container_spec_cpu_period', help: 'CPU period of the container.', type: 'gauge', value: (_e, s) => s.spec?.cpu_period },
+  // As cAdvisor: only for a container with a quota.
+  { name: 'container_spec_cpu_quota', help: 'CPU quota of the container.', type: 'gauge', value: (_e, s) => (s.spec?.cpu_quota ? s.spec.cpu_quota : undefined) },
+  { name: 'container_spec_cpu_shares', help: 'CPU share of the container.', type: 'gauge', value: (_e, s) => s.spec?.cpu_shares },
   { name: 'container_network_receive_bytes_total', help: 'Cumulative count of bytes received.', type: 'counter', extra: ['interface'], value: net('rx', 'bytes') },
   { name: 'container_network_receive_packets_total', help: 'Cumulative count of packets received.', type: 'counter', extra: ['interface'], value: net('rx', 'packets') },
   { name: 'container_network_receive_errors_total', help: 'Cumulative count of errors encountered while receiving.', type: 'counter', extra: ['interface'], value: net('rx', 'errors') },

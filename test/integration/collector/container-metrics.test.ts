@@ -3,6 +3,7 @@
  * the collector's cAdvisor-compatible /metrics, scraped by a real Prometheus (Debian package):
  * CPU of a busy container near one core (as `docker stats` shows), memory in the working set,
  * an OOM kill counted, a die event's exit code stored, the health state in cAdvisor's encoding,
+ * resource settings (container_spec_*),
  * counters and health restored after a restart.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -59,6 +60,7 @@ beforeAll(async () => {
     hog: { script: 'head -c 60m /dev/zero > /dev/shm/fill; sleep 600' },
     oomer: { script: "sleep 2; head -c 300m /dev/zero | tail", memory: '32m' },
     exiter: { script: 'sleep 1; exit 3' },
+    limited: { script: 'sleep 600', flags: ['--cpus', '0.5', '--cpu-shares', '512', '--memory-reservation', '16m'] },
   };
   for (const [name, s] of Object.entries(specs)) {
     const labels = { ...scope.labels, 'com.docker.compose.service': name };
@@ -66,6 +68,8 @@ beforeAll(async () => {
       // Also exercises a health check: a health_status event per change.
       const id = await docker(['run', '-d', '--network', 'none', '--health-cmd', 'true', '--health-interval', '1s', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', 'sleep 4; exit 3']);
       ids[name] = id;
+    } else if ('flags' in s) {
+      ids[name] = await docker(['run', '-d', '--network', 'none', ...s.flags, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', s.script]);
     } else if ('memory' in s) {
       const id = await docker(['run', '-d', '--network', 'none', '-m', s.memory, '--memory-swap', s.memory, ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), 'shiplog-test/busybox:latest', 'sh', '-c', s.script]);
       ids[name] = id;
@@ -112,6 +116,22 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
   it('memory in use shows in the working set; the limit is 0 when unlimited', async () => {
     await waitFor(async () => (value(await scrape(), 'container_memory_working_set_bytes', ids.hog as string) ?? 0) > 40 * 2 ** 20, 60_000, 'the hog to hold 60 MiB');
     expect(value(await scrape(), 'container_spec_memory_limit_bytes', ids.hog as string)).toBe(0);
+  });
+
+  it("resource settings as cAdvisor's container_spec_*: --cpus as a quota over the 100 ms period, shares, reservation; no quota series without one", async () => {
+    const id = ids.limited as string;
+    await waitFor(async () => value(await scrape(), 'container_spec_cpu_quota', id) !== undefined, 60_000, 'a stats sample of the limited container');
+    const text = await scrape();
+    expect(value(text, 'container_spec_cpu_quota', id)).toBe(50_000);
+    expect(value(text, 'container_spec_cpu_period', id)).toBe(100_000);
+    expect(value(text, 'container_spec_cpu_shares', id)).toBe(512);
+    expect(value(text, 'container_spec_memory_reservation_limit_bytes', id)).toBe(16 * 2 ** 20);
+    expect(value(text, 'container_memory_failcnt', id)).toBeGreaterThanOrEqual(0);
+    const burner = ids.burner as string;
+    await waitFor(async () => value(await scrape(), 'container_spec_cpu_shares', burner) !== undefined, 60_000, 'a stats sample of the burner');
+    expect(value(await scrape(), 'container_spec_cpu_quota', burner)).toBeUndefined();
+    expect(value(await scrape(), 'container_spec_cpu_shares', burner)).toBe(1024);
+    expect(value(await scrape(), 'container_spec_memory_reservation_limit_bytes', burner)).toBe(0);
   });
 
   it('an OOM kill is an oom event and counts in container_oom_events_total; die carries the exit code', async () => {

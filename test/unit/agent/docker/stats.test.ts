@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { specOf } from '../../../../agent/docker/containers.js';
 import { toSample } from '../../../../agent/docker/stats.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../fixtures/docker-stats', name), 'utf8')) as Parameters<typeof toSample>[0];
@@ -30,5 +31,18 @@ describe('stats samples from Docker stats JSON', () => {
     expect(s.memory.usage).toBeGreaterThan(0);
     expect(s.networks).toEqual({});
     expect(s.cpu.total_ns).toBeGreaterThan(0);
+  });
+});
+
+describe('resource settings from inspect (HostConfig)', () => {
+  it('as the kernel applies them: --cpus as a quota over the period, defaults for what is unset', () => {
+    expect(specOf({})).toEqual({ cpu_period: 100_000, cpu_quota: 0, cpu_shares: 1024, memory_reservation: 0 });
+    expect(specOf(undefined)).toEqual({ cpu_period: 100_000, cpu_quota: 0, cpu_shares: 1024, memory_reservation: 0 });
+    // --cpus 1.5
+    expect(specOf({ NanoCpus: 1_500_000_000, CpuPeriod: 0, CpuQuota: 0 })).toMatchObject({ cpu_period: 100_000, cpu_quota: 150_000 });
+    // --cpu-period 50000 --cpu-quota 25000 --cpu-shares 512 --memory-reservation 64m
+    expect(specOf({ CpuPeriod: 50_000, CpuQuota: 25_000, CpuShares: 512, MemoryReservation: 64 * 2 ** 20 })).toEqual({ cpu_period: 50_000, cpu_quota: 25_000, cpu_shares: 512, memory_reservation: 64 * 2 ** 20 });
+    // -1 (unlimited, as the API may say) is no quota.
+    expect(specOf({ CpuQuota: -1 }).cpu_quota).toBe(0);
   });
 });

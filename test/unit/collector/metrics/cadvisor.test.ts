@@ -60,6 +60,21 @@ describe('cAdvisor-compatible metrics', () => {
     expect(await health()).toBe('0');
   });
 
+  it('resource settings from the sample as container_spec_*; the quota only when there is one', async () => {
+    const state = new CadvisorState(300_000, []);
+    const reg = new Registry();
+    registerCadvisorMetrics(reg, state);
+    state.onStats({ ...sample(new Date().toISOString(), 1), spec: { cpu_period: 100_000, cpu_quota: 0, cpu_shares: 1024, memory_reservation: 0 } }, 0);
+    let text = await reg.metrics();
+    expect(text).toMatch(/container_spec_cpu_period\{[^}]*\} 100000\n/);
+    expect(text).toMatch(/container_spec_cpu_shares\{[^}]*\} 1024\n/);
+    expect(text).not.toMatch(/container_spec_cpu_quota\{/);
+    state.onStats({ ...sample(new Date(Date.now() + 1000).toISOString(), 1), spec: { cpu_period: 100_000, cpu_quota: 150_000, cpu_shares: 512, memory_reservation: 2 ** 24 } }, 0);
+    text = await reg.metrics();
+    expect(text).toMatch(/container_spec_cpu_quota\{[^}]*\} 150000\n/);
+    expect(text).toMatch(/container_spec_memory_reservation_limit_bytes\{[^}]*\} 16777216\n/);
+  });
+
   it('drops containers not seen within the TTL, and those on partitions no longer owned', () => {
     const state = new CadvisorState(60_000, []);
     state.onStats(sample(new Date(Date.now() - 120_000).toISOString(), 1), 0);
