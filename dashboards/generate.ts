@@ -167,11 +167,24 @@ export function containersDashboard() {
  */
 export const SEARCH_TEXT = "decodeURLComponent('${search:percentencode}')";
 
+/**
+ * A multi-value variable's selection as a condition on a column, safe whatever the values hold.
+ * A host name is any string, and `:singlequote` escapes a quote with a backslash but leaves a
+ * backslash alone: a name with a backslash before a quote would end the literal in ClickHouse.
+ * Percent-encoded as search is: Grafana writes the selection as `{a,b}` (a single value as `a`)
+ * and encodes it; ClickHouse decodes and splits it. A value with a comma would be split in two
+ * (host and container names have none).
+ */
+export function oneOf(column: string, variable: string): string {
+  const s = `decodeURLComponent('\${${variable}:percentencode}')`;
+  return `$__conditionalAll(has(splitByChar(',', if(startsWith(${s}, '{') AND endsWith(${s}, '}'), substring(${s}, 2, length(${s}) - 2), ${s})), ${column}), $${variable})`;
+}
+
 /** The WHERE conditions every logs query shares (macros of grafana-clickhouse-datasource). */
 const LOG_WHERE = [
   '$__timeFilter(TimestampTime)',
-  "$__conditionalAll(HostName IN (${host:singlequote}), $host)",
-  "$__conditionalAll(ContainerName IN (${container:singlequote}), $container)",
+  oneOf('HostName', 'host'),
+  oneOf('ContainerName', 'container'),
   `('\${search:percentencode}' = '' OR positionCaseInsensitive(Body, ${SEARCH_TEXT}) > 0)`,
 ].join('\n  AND ');
 
@@ -198,7 +211,7 @@ export function logsDashboard() {
   return dashboard('shiplog-logs', 'shiplog / Logs', 'Stored container logs from ClickHouse (otel_logs): volume by level, the noisiest containers, error rate per service, and the lines themselves with search.', [
     dsVar('clickhouse', 'grafana-clickhouse-datasource', 'ClickHouse'),
     chVar('host', 'Host', "SELECT DISTINCT HostName FROM shiplog.otel_logs WHERE TimestampTime >= now() - INTERVAL 1 DAY ORDER BY HostName"),
-    chVar('container', 'Container', "SELECT DISTINCT ContainerName FROM shiplog.otel_logs WHERE TimestampTime >= now() - INTERVAL 1 DAY AND $__conditionalAll(HostName IN (${host:singlequote}), $host) ORDER BY ContainerName"),
+    chVar('container', 'Container', `SELECT DISTINCT ContainerName FROM shiplog.otel_logs WHERE TimestampTime >= now() - INTERVAL 1 DAY AND ${oneOf('HostName', 'host')} ORDER BY ContainerName`),
     { name: 'search', label: 'Search', type: 'textbox', query: '', current: { text: '', value: '' }, hide: 0, options: [] },
   ], l.panels);
 }

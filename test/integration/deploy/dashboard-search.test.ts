@@ -1,7 +1,8 @@
 /**
- * The logs dashboard's search condition, as Grafana fills it in, run by the real ClickHouse
- * engine (chDB): whatever is typed in Search (quotes, backslashes, NULs, SQL, any Unicode) is
- * looked for as text, never ends the string, and finds exactly the lines containing it.
+ * The logs dashboard's search and host conditions, as Grafana fills them in, run by the real
+ * ClickHouse engine (chDB): whatever is typed in Search (quotes, backslashes, NULs, SQL, any
+ * Unicode) is looked for as text, never ends the string, and finds exactly the lines containing
+ * it; whatever host names are selected (any string) select exactly those.
  */
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,14 +28,18 @@ const lowerAscii = (v: string) => v.replace(/[A-Z]/g, (c) => c.toLowerCase());
 const dashboard = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../dashboards/shiplog-logs.json'), 'utf8')) as { panels: { targets: { rawSql: string }[] }[] };
 const condition = (/\('\$\{search:percentencode\}'.*> 0\)/.exec(dashboard.panels[0]?.targets[0]?.rawSql ?? '') ?? [''])[0];
 
-function search(lines: string[], typed: string): string[] {
-  const where = condition.replaceAll('${search:percentencode}', percentencode(typed));
-  const sql = `SELECT Body FROM (SELECT arrayJoin([${lines.map(literal).join(', ')}]) AS Body) WHERE ${where} FORMAT JSONEachRow`;
+/** The values of `column` (made of `values`, in order) that `where` keeps, run by chDB. */
+function kept(column: string, values: string[], where: string): string[] {
+  const sql = `SELECT ${column} FROM (SELECT arrayJoin([${values.map(literal).join(', ')}]) AS ${column}) WHERE ${where} FORMAT JSONEachRow`;
   return session
     .query(sql, 'JSONEachRow')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => (JSON.parse(l) as { Body: string }).Body);
+    .map((l) => (JSON.parse(l) as Record<string, string>)[column] as string);
+}
+
+function search(lines: string[], typed: string): string[] {
+  return kept('Body', lines, condition.replaceAll('${search:percentencode}', percentencode(typed)));
 }
 
 describe('logs dashboard search', () => {
@@ -64,6 +69,40 @@ describe('logs dashboard search', () => {
         const typed = chars.slice(0, Math.max(1, Math.floor(chars.length / 2))).join('');
         const want = lines.filter((l) => lowerAscii(l).includes(lowerAscii(typed)));
         expect(search(lines, typed)).toEqual(want);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+/** The shipped host condition (`oneOf`), for a selection: Grafana's percentencode of a multi-value variable. */
+const hostCondition = (/\$__conditionalAll\((has\(splitByChar.*?HostName\)), \$host\)/.exec(dashboard.panels[0]?.targets[0]?.rawSql ?? '') ?? ['', ''])[1] as string;
+
+function pick(names: string[], selected: string[], braces = true): string[] {
+  const formatted = percentencode(braces ? `{${selected.join(',')}}` : selected.join(','));
+  return kept('HostName', names, hostCondition.replaceAll('${host:percentencode}', formatted));
+}
+
+describe('logs dashboard host and container selection', () => {
+  it('is percent-encoded in every logs panel and in the container list (no :singlequote)', () => {
+    expect(hostCondition).toContain('decodeURLComponent');
+    const text = JSON.stringify(dashboard);
+    expect(text).not.toContain(':singlequote');
+    expect(text).toContain('${container:percentencode}');
+  });
+
+  it('selects exactly the chosen names, whatever they hold (quotes, backslashes, braces, SQL)', () => {
+    const names = ["it's", 'C:\\path\\', "x\\' OR 1=1 --", '{braced}', 'plain', '', 'é😀'];
+    expect(pick(names, ["x\\' OR 1=1 --"])).toEqual(["x\\' OR 1=1 --"]);
+    expect(pick(names, ['C:\\path\\', "it's"])).toEqual(["it's", 'C:\\path\\']);
+    expect(pick(names, ['{braced}'])).toEqual(['{braced}']);
+    // A single-valued variable is not braced.
+    expect(pick(names, ['plain'], false)).toEqual(['plain']);
+    const name = fc.string({ unit: fc.constantFrom("'", '\\', '"', '%', '{', '}', '\0', ';', '-', ' ', 'a', 'é', '😀'), maxLength: 10 });
+    fc.assert(
+      fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), (all, picks) => {
+        const chosen = [...new Set(picks.map((i) => all[i % all.length] as string))];
+        expect(pick(all, chosen)).toEqual(all.filter((n) => chosen.includes(n)));
       }),
       { numRuns: 150 },
     );

@@ -199,8 +199,9 @@ describe('dashboards and alert rules against a real Prometheus, collector, agent
         .replace(/\$__timeInterval\((\w+)\)/g, 'toStartOfInterval(toDateTime($1), INTERVAL 30 second)')
         .replaceAll('$__interval_s', '30')
         .replace(/\$__conditionalAll\((.*?), \$(\w+)\)/g, (_m, cond: string, v: string) => ((sel as Record<string, string | undefined>)[v] === undefined ? '1=1' : cond))
-        .replaceAll('${host:singlequote}', `'${sel.host ?? ''}'`)
-        .replaceAll('${container:singlequote}', `'${sel.container ?? ''}'`)
+        // Grafana's percentencode of a multi-value selection: {a,b}, encoded.
+        .replaceAll('${host:percentencode}', encodeURIComponent(`{${sel.host ?? ''}}`))
+        .replaceAll('${container:percentencode}', encodeURIComponent(`{${sel.container ?? ''}}`))
         .replaceAll('${search:percentencode}', encodeURIComponent(sel.search ?? ''));
     expect(d.panels.length).toBeGreaterThanOrEqual(4);
     const host = (await ep.query<{ h: string }>(`SELECT any(HostName) AS h FROM shiplog.otel_logs WHERE ContainerName = '${names.chatty}'`))[0]?.h as string;
