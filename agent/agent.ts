@@ -60,6 +60,7 @@ export class Agent {
       containersFollowed: () => this.running?.discovery.containers.count((c) => c.following) ?? 0,
       containersExcluded: () => this.running?.discovery.containers.count((c) => c.excluded) ?? 0,
       checkpointLag: () => this.running?.shipper.checkpointLag() ?? new Map(),
+      host: () => (this.running ? deps.config.host : undefined),
     });
   }
 

@@ -9,6 +9,8 @@ export interface AgentProbe {
   containersExcluded(): number;
   /** Per container name: seconds since the Docker time of its oldest line not yet acknowledged (0 when none waits). */
   checkpointLag(): Map<string, number>;
+  /** The host name stamped on records, once known (after start-up asked the engine). */
+  host?(): string | undefined;
 }
 
 /**
@@ -74,6 +76,20 @@ function agentMetrics(registry: Registry, probe: AgentProbe) {
     events: new Counter({ name: 'shiplog_agent_events_total', help: 'Container lifecycle events shipped, by action.', labelNames: ['action'], registers: r }),
     eventsDropped: new Counter({ name: 'shiplog_agent_events_dropped_total', help: 'Lifecycle events dropped because the event queue was full while Kafka was down (each is also logged).', registers: r }),
     recoveredContainers: new Counter({ name: 'shiplog_agent_recovered_checkpoints_total', help: 'Container checkpoints moved forward at start-up from records found acknowledged in Kafka.', registers: r }),
+    // Names the host this agent ships for (the `host` label of its containers' metrics), so
+    // that an alert on the agent being down can say which host, and hold back that host's
+    // container alerts (deploy/alertmanager).
+    info: new Gauge({
+      name: 'shiplog_agent_info',
+      help: 'Always 1; `host` is the host name the agent stamps on its records.',
+      labelNames: ['host'],
+      registers: r,
+      collect() {
+        this.reset();
+        const host = probe.host?.();
+        if (host !== undefined) this.set({ host }, 1);
+      },
+    }),
   };
 }
 
