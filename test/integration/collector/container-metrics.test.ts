@@ -8,7 +8,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +81,11 @@ beforeAll(async () => {
   const pdir = tempDir('shiplog-prom-');
   cleanups.push(pdir.cleanup);
   const target = new URL(collector.url).host;
-  writeFileSync(`${pdir.dir}/prometheus.yml`, `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shiplog\n    static_configs: [ { targets: ['${target}'] } ]\n`);
+  // The shipped scrape config's relabelling (each container series' instance is its host).
+  const shipped = readFileSync(resolve(import.meta.dirname, '../../../deploy/prometheus/prometheus.yml'), 'utf8');
+  const relabel = (/\n( {4}metric_relabel_configs:\n(?: {6}.*\n)+)/.exec(shipped) ?? ['', ''])[1];
+  expect(relabel).toContain('target_label: instance');
+  writeFileSync(`${pdir.dir}/prometheus.yml`, `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shiplog\n    static_configs: [ { targets: ['${target}'] } ]\n${relabel}`);
   const port = await freePorts();
   promUrl = `http://127.0.0.1:${port}`;
   prom = spawn('prometheus', [`--config.file=${pdir.dir}/prometheus.yml`, `--storage.tsdb.path=${pdir.dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
@@ -150,6 +155,12 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
 
   it('Prometheus scrapes it; the cAdvisor dashboard queries return data; promtool finds the exposition clean', async () => {
     await waitFor(async () => (await promQuery('count(container_last_seen{image!=""})')).length > 0, 60_000, 'Prometheus to have samples');
+    // Relabelled as deploy/prometheus/prometheus.yml does: a container series' instance is its host; the collector's own keep its address.
+    const seen = await promQuery('container_last_seen{image!=""}');
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) expect(s.metric.instance).toBe(s.metric.host);
+    const own = await promQuery('shiplog_collector_storage_up');
+    expect(own[0]?.metric.instance).toBe(new URL(collector.url).host);
     await new Promise((r) => setTimeout(r, 6000));
     expect(Number((await promQuery('count(container_last_seen{image!=""})'))[0]?.value[1])).toBeGreaterThanOrEqual(3);
     expect(Number((await promQuery('sum(container_memory_usage_bytes{image!=""})'))[0]?.value[1])).toBeGreaterThan(0);
