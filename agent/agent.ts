@@ -18,6 +18,7 @@ import { AuxShipper } from './ship/aux-shipper.js';
 import { CheckpointStore } from './ship/checkpoint-store.js';
 import { Shipper } from './ship/shipper.js';
 import type { Transport } from './ship/transport.js';
+import type { MachineFacts } from '../lib/records.js';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -109,7 +110,7 @@ export class Agent {
       this.metrics,
       log.child({ part: 'shipper' }),
     );
-    const aux = new AuxShipper(config.host, docker, transport, this.metrics, log.child({ part: 'aux' }), totalmem());
+    const aux = new AuxShipper(config.host, docker, transport, this.metrics, log.child({ part: 'aux' }), totalmem(), await machineOf(info));
     const discovery = new Discovery({ config, docker, log, metrics: this.metrics, filter: this.filter, checkpoints, shipper, aux, maxLineBytes, files, stopped: () => this.stopped });
     this.running = { shipper, aux, discovery };
     shipper.start();
@@ -174,4 +175,16 @@ async function engineName(info: () => Promise<unknown>, fallback: string): Promi
     // The engine answered negotiate(); a failing /info leaves the local name.
   }
   return fallback;
+}
+
+/** The engine host's CPUs and memory (`docker info`: NCPU, MemTotal) for cAdvisor's machine_*; undefined when the engine does not say. */
+async function machineOf(info: () => Promise<unknown>): Promise<MachineFacts | undefined> {
+  try {
+    const j = (await info()) as { NCPU?: unknown; MemTotal?: unknown };
+    const cores = j.NCPU;
+    const memory = j.MemTotal;
+    return typeof cores === 'number' && typeof memory === 'number' && cores > 0 && memory > 0 ? { cpu_cores: cores, memory_bytes: memory } : undefined;
+  } catch {
+    return undefined;
+  }
 }

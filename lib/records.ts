@@ -72,6 +72,14 @@ export interface StatsRecord {
   pids: number;
   /** The container's resource settings (from inspect), when the agent sends them. */
   spec?: ContainerSpec;
+  /** The engine host's CPUs and memory (`docker info`), when the agent sends them. */
+  machine?: MachineFacts;
+}
+
+/** A Docker host's CPU count and memory in bytes, as the engine reports them (NCPU, MemTotal). */
+export interface MachineFacts {
+  cpu_cores: number;
+  memory_bytes: number;
 }
 
 /** Resource settings as the kernel applies them: CFS period and quota (µs; quota 0: none), CPU shares, memory reservation (bytes; 0: none). */

@@ -6,7 +6,7 @@
 import type { ContainerMeta } from '../docker/containers.js';
 import { orchestration } from '../docker/containers.js';
 import type { StatsSample } from '../docker/stats.js';
-import type { EventRecord, RecordContainer, StatsRecord } from '../../lib/records.js';
+import type { EventRecord, MachineFacts, RecordContainer, StatsRecord } from '../../lib/records.js';
 
 export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' | 'labels'> & { imageId?: string; startedAt?: string }): RecordContainer {
   const o = orchestration(c.labels);
@@ -23,8 +23,8 @@ export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' |
   };
 }
 
-export function statsRecord(host: string, c: ContainerMeta, s: StatsSample): string {
-  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s, ...(c.spec ? { spec: c.spec } : {}) };
+export function statsRecord(host: string, c: ContainerMeta, s: StatsSample, machine?: MachineFacts): string {
+  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s, ...(c.spec ? { spec: c.spec } : {}), ...(machine ? { machine } : {}) };
   return JSON.stringify(r);
 }
 

@@ -14,6 +14,7 @@ import type { AgentMetrics } from '../metrics.js';
 import { eventRecord, statsRecord, type EventFields } from './aux-records.js';
 import type { Transport } from './transport.js';
 import { Backoff, sleep } from '../../lib/retry.js';
+import type { MachineFacts } from '../../lib/records.js';
 
 /** The lifecycle actions worth keeping (Docker also reports exec_*, attach, resize, …). */
 const ACTIONS = new Set(['create', 'start', 'restart', 'die', 'oom', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'health_status']);
@@ -32,6 +33,8 @@ export class AuxShipper {
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
     private readonly hostMemory: number,
+    /** The engine host's CPUs and memory, carried by every stats record (cAdvisor's machine_*). */
+    private readonly machine?: MachineFacts,
   ) {}
 
   /** Queues one Docker event (meta from the agent's cache, else from the event's attributes). */
@@ -94,7 +97,7 @@ export class AuxShipper {
         try {
           const sample = await sampleContainer(this.docker, c.id, this.hostMemory);
           // Stopped between listing and sampling (e.g. restarting): nothing to report.
-          if (sample) records.push({ key: c.id, value: statsRecord(this.host, c, sample) });
+          if (sample) records.push({ key: c.id, value: statsRecord(this.host, c, sample, this.machine) });
         } catch (err) {
           // Usually a container that just stopped.
           this.metrics.statsErrors.inc({ stage: 'sample' });

@@ -6,6 +6,7 @@
  * Cardinality: one series per container and metric (network: per interface as well).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { MachineFacts } from '../../lib/records.js';
 import type { EventRecord, StatsRecord } from '../ingest/aux-rows.js';
 
 interface ContainerState {
@@ -197,6 +198,27 @@ export function registerCadvisorMetrics(registry: Registry, state: CadvisorState
       for (const e of state.live()) this.inc(state.labelsOf(e), e.oomEvents);
     },
   });
+  // Per host, from its newest stats sample that says (the agent sends `docker info`'s figures).
+  const machine = (name: string, help: string, pick: (m: MachineFacts) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['host'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const newest = new Map<string, StatsRecord>();
+        for (const e of state.live()) {
+          const s = e.sample;
+          if (!s?.machine) continue;
+          const seen = newest.get(e.host);
+          if (!seen || seen.ts < s.ts) newest.set(e.host, s);
+        }
+        for (const [host, s] of newest) this.set({ host }, pick(s.machine as MachineFacts));
+      },
+    });
+  machine('machine_cpu_cores', 'Number of logical CPU cores.', (m) => m.cpu_cores);
+  machine('machine_memory_bytes', 'Amount of memory installed on the machine.', (m) => m.memory_bytes);
   new Gauge({
     name: 'container_health_state',
     // cAdvisor's encoding (google/cadvisor 692ca300), so its rules (`== 0`) work unchanged.

@@ -139,6 +139,15 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     expect(value(await scrape(), 'container_spec_memory_reservation_limit_bytes', burner)).toBe(0);
   });
 
+  it("machine_cpu_cores and machine_memory_bytes per host are the engine's own (docker info)", async () => {
+    const info = await dockerApi<{ NCPU: number; MemTotal: number; Name: string }>('/info');
+    const host = `host="${info.Name}"`;
+    await waitFor(async () => value(await scrape(), 'machine_cpu_cores', host) !== undefined, 60_000, 'machine figures in a stats sample');
+    const text = await scrape();
+    expect(value(text, 'machine_cpu_cores', host)).toBe(info.NCPU);
+    expect(value(text, 'machine_memory_bytes', host)).toBe(info.MemTotal);
+  });
+
   it('an OOM kill is an oom event and counts in container_oom_events_total; die carries the exit code', async () => {
     await waitFor(async () => (value(await scrape(), 'container_oom_events_total', ids.oomer as string) ?? 0) >= 1, 60_000, 'the OOM event');
     await waitFor(async () => (await ep.query(`SELECT 1 FROM shiplog.container_events WHERE ContainerId = '${ids.exiter}' AND Action = 'die'`)).length > 0, 60_000, 'the die event stored');

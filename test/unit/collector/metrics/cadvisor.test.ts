@@ -75,6 +75,19 @@ describe('cAdvisor-compatible metrics', () => {
     expect(text).toMatch(/container_spec_memory_reservation_limit_bytes\{[^}]*\} 16777216\n/);
   });
 
+  it("machine_* once per host, from the newest sample that carries the engine's figures", async () => {
+    const state = new CadvisorState(300_000, []);
+    const reg = new Registry();
+    registerCadvisorMetrics(reg, state);
+    const t = Date.now();
+    state.onStats({ ...sample(new Date(t).toISOString(), 1), machine: { cpu_cores: 2, memory_bytes: 8e9 } }, 0);
+    state.onStats({ ...sample(new Date(t + 1000).toISOString(), 1), container: { ...container, id: 'b'.repeat(64), name: 'db' }, machine: { cpu_cores: 4, memory_bytes: 16e9 } }, 0);
+    state.onStats({ ...sample(new Date(t).toISOString(), 1), host: 'h2', container: { ...container, id: 'c'.repeat(64) } }, 0);
+    const text = await reg.metrics();
+    expect(text.match(/^machine_cpu_cores\{.*$/gm)).toEqual(['machine_cpu_cores{host="h1"} 4']);
+    expect(text.match(/^machine_memory_bytes\{.*$/gm)).toEqual(['machine_memory_bytes{host="h1"} 16000000000']);
+  });
+
   it('drops containers not seen within the TTL, and those on partitions no longer owned', () => {
     const state = new CadvisorState(60_000, []);
     state.onStats(sample(new Date(Date.now() - 120_000).toISOString(), 1), 0);
