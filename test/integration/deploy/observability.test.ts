@@ -117,7 +117,8 @@ scrape_configs:
     names[key] = name;
     await docker(['run', '-d', '--network', 'none', '--name', name, ...labelArgs, ...args, 'shiplog-test/busybox:latest', 'sh', '-c', script]);
   };
-  await start('quota', ['--cpus', '0.2'], 'while :; do :; done');
+  // A quota small enough to be hit in most periods even on a loaded machine (the throttling alert needs a quarter of them).
+  await start('quota', ['--cpus', '0.05'], 'while :; do :; done');
   await start('full', ['-m', '64m', '--memory-swap', '64m'], 'head -c 60m /dev/zero > /dev/shm/fill; sleep 600');
   // Killed a few seconds in, once the collector exports its series (an alert needs the counter's rise, not its first value).
   await start('oomer', ['-m', '32m', '--memory-swap', '32m'], 'sleep 6; head -c 300m /dev/zero | tail');
