@@ -10,6 +10,7 @@
  */
 import { STDERR, STDOUT, type EntrySink, type StreamId } from '../docker/decode-frames.js';
 import { apiTimestamp, apiTimestampBytes } from '../docker/docker-time.js';
+import { SHORT_ESCAPES } from '../../lib/json-escapes.js';
 
 const NL = 0x0a;
 
@@ -30,8 +31,6 @@ export class JsonFileDecoder {
   /** Where texts with escapes are unescaped to: new for each chunk, as entries are views into it. */
   private side: Buffer | undefined;
   private sideAt = 0;
-  /** Bytes of the chunk not yet decoded: a new side buffer's size. */
-  private sideLeft = 0;
   /** While an entry is handed on: the offset in the file where its line starts. */
   entryStart = 0;
 
@@ -56,7 +55,6 @@ export class JsonFileDecoder {
     let start = 0;
     for (let nl = buf.indexOf(NL, start); nl >= 0; nl = buf.indexOf(NL, start)) {
       this.entryStart = this.consumed;
-      this.sideLeft = buf.length - start;
       if (nl > start && !this.fast(buf, start, nl, sink)) this.parse(buf.subarray(start, nl), sink, onBad);
       this.consumed += nl + 1 - start;
       start = nl + 1;
@@ -125,7 +123,7 @@ export class JsonFileDecoder {
       buf[q - 2] = NL;
       content = buf.subarray(from, q - 1);
     } else {
-      const side = this.sideFor(q - from);
+      const side = this.sideFor(q - from, buf.length - start);
       const at = this.sideAt;
       side.set(buf.subarray(from, r), at);
       const to = this.decodeInto(buf, r, q, side, at + r - from);
@@ -144,10 +142,13 @@ export class JsonFileDecoder {
     return true;
   }
 
-  /** Room for `n` more unescaped bytes in this chunk's side buffer (never reused: entries are views into it). */
-  private sideFor(n: number): Buffer {
+  /**
+   * Room for `n` more unescaped bytes in this chunk's side buffer (never reused: entries are
+   * views into it); a new one is as long as what is left of the chunk (`left` bytes).
+   */
+  private sideFor(n: number, left: number): Buffer {
     if (!this.side || this.side.length - this.sideAt < n) {
-      this.side = Buffer.allocUnsafe(Math.max(n, this.sideLeft));
+      this.side = Buffer.allocUnsafe(Math.max(n, left));
       this.sideAt = 0;
     }
     return this.side;
@@ -239,7 +240,8 @@ function hex4(raw: Buffer, at: number): number {
 
 /** The byte each one-letter JSON escape stands for (0: not an escape). */
 const SIMPLE = new Uint8Array(256);
-for (const [c, b] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) SIMPLE[c.charCodeAt(0)] = b;
+for (const [byte, letter] of SHORT_ESCAPES) SIMPLE[letter] = byte;
+SIMPLE[0x2f] = 0x2f; // `\/`: a slash
 
 const LOG_HEAD = Buffer.from('{"log":"');
 const MID_OUT = Buffer.from('","stream":"stdout","time":"');

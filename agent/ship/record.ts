@@ -15,6 +15,7 @@ import type { Line } from '../docker/assemble-lines.js';
 import type { ContainerMeta } from '../docker/containers.js';
 import { orchestration } from '../docker/containers.js';
 import { STDERR } from '../docker/decode-frames.js';
+import { SHORT_ESCAPES } from '../../lib/json-escapes.js';
 
 export type { LogRecord, RecordCursor } from '../../lib/records.js';
 export { RECORD_VERSION };
@@ -54,7 +55,7 @@ const HEX = Buffer.from('0123456789abcdef');
  */
 const ESCAPE = new Uint8Array(256);
 for (let c = 0; c < 0x20; c++) ESCAPE[c] = 1;
-for (const [c, e] of [[0x22, 0x22], [0x5c, 0x5c], [0x08, 0x62], [0x0c, 0x66], [0x0a, 0x6e], [0x0d, 0x72], [0x09, 0x74]] as const) ESCAPE[c] = e;
+for (const [byte, letter] of SHORT_ESCAPES) ESCAPE[byte] = letter;
 
 /**
  * The most bytes encodeLineInto writes for a line: every byte of text escaped as `\u00XX`, or
