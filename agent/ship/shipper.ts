@@ -85,7 +85,6 @@ export class Shipper {
   private idleWaiters: (() => void)[] = [];
   private inFlight = false;
   private inFlightSince = 0;
-  private readonly blockBytes: number;
   healthy = true;
   lastError: string | undefined;
 
@@ -95,9 +94,7 @@ export class Shipper {
     private readonly checkpoints: CheckpointStore,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
-  ) {
-    this.blockBytes = Math.min(BLOCK_BYTES, cfg.recordBytes);
-  }
+  ) {}
 
   /** Sets (or replaces, after a rename) the record header of a container. */
   setContainer(id: string, name: string, header: string): void {
@@ -178,7 +175,7 @@ export class Shipper {
   private blockFor(b: ContainerBuffer, need: number): Block {
     const last = b.blocks[b.blocks.length - 1];
     // A record is its header and whole blocks: a block of more than one line leaves room for the header.
-    const cap = Math.min(this.blockBytes, this.cfg.recordBytes - b.header.length);
+    const cap = Math.min(BLOCK_BYTES, this.cfg.recordBytes - b.header.length);
     if (last && !last.sealed) {
       if (last.len + need <= Math.min(last.buf.length, cap)) return last;
       if (last.len + need <= cap) {
