@@ -108,8 +108,8 @@ async function main(): Promise<void> {
     );
     const onDisk = Number(disk?.disk);
 
-    const needleSql = "SELECT count() AS c FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND TimestampTime >= now() - INTERVAL 1 DAY";
-    const hourSql = "SELECT Timestamp, Body FROM shiplog.otel_logs WHERE ServiceName = 'api' AND ContainerName = 'api-1' AND TimestampTime >= now() - INTERVAL 1 HOUR ORDER BY Timestamp DESC LIMIT 100";
+    const needleSql = "SELECT count() AS c FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND Timestamp >= now() - INTERVAL 1 DAY";
+    const hourSql = "SELECT Timestamp, Body FROM shiplog.otel_logs WHERE ServiceName = 'api' AND ContainerName = 'api-1' AND Timestamp >= now() - INTERVAL 1 HOUR ORDER BY Timestamp DESC LIMIT 100";
     const needle = await timed((i) => store.query<{ c: number }>(`${needleSql} AND ${i} = ${i}`));
     const oneHour = await timed((i) => store.query(hourSql.replace(' ORDER BY', ` AND ${i} = ${i} ORDER BY`)));
     // Reference: a condition no index can help with reads every Body.

@@ -18,6 +18,8 @@ options:
       --until T          lines before T (same forms)
       --grep TEXT        lines containing TEXT (case-sensitive)
       --regex RE         lines matching the RE2 regular expression RE
+      --words TEXT       lines with every word of TEXT as a whole word, any order, any
+                         ASCII case (read through the word index: fast over long ranges)
       --level L          lines at level L or worse (trace debug info warn error fatal)
       --stream S         stdout or stderr only
       --host H           lines from host H only
@@ -36,6 +38,7 @@ export interface LogsArgs {
   until?: string;
   grep?: string;
   regex?: string;
+  words?: string;
   level?: string;
   stream?: string;
   host?: string;
@@ -60,13 +63,14 @@ const BOOLS: Record<string, 'follow' | 'timestamps' | 'json' | 'raw' | 'help'> =
   '-h': 'help',
   '--help': 'help',
 };
-const VALUES: Record<string, 'tail' | 'since' | 'until' | 'grep' | 'regex' | 'level' | 'stream' | 'host' | 'service'> = {
+const VALUES: Record<string, 'tail' | 'since' | 'until' | 'grep' | 'regex' | 'words' | 'level' | 'stream' | 'host' | 'service'> = {
   '-n': 'tail',
   '--tail': 'tail',
   '--since': 'since',
   '--until': 'until',
   '--grep': 'grep',
   '--regex': 'regex',
+  '--words': 'words',
   '--level': 'level',
   '--stream': 'stream',
   '--host': 'host',
@@ -159,7 +163,7 @@ export function parseLogsArgs(argv: string[]): LogsArgs | string {
         a[key] = value;
     }
   }
-  if (a.grep !== undefined && a.regex !== undefined) return '--grep and --regex cannot be combined';
+  if ([a.grep, a.regex, a.words].filter((v) => v !== undefined).length > 1) return 'only one of --grep, --regex and --words can be given';
   if (a.json && a.raw) return '--json and --raw cannot be combined';
   if (a.tail === 0 && !a.follow) return '-n 0 prints nothing without -f';
   return a;

@@ -96,6 +96,10 @@ export async function runLogs(argv: string[], env: NodeJS.ProcessEnv, out: NodeJ
       p.set('q', args.regex);
       p.set('regex', 'true');
     }
+    if (args.words !== undefined) {
+      p.set('q', args.words);
+      p.set('words', 'true');
+    }
     if (args.since) p.set('since', args.since);
     if (args.until) p.set('until', args.until);
     return p;

@@ -182,7 +182,7 @@ export function oneOf(column: string, variable: string): string {
 
 /** The WHERE conditions every logs query shares (macros of grafana-clickhouse-datasource). */
 const LOG_WHERE = [
-  '$__timeFilter(TimestampTime)',
+  '$__timeFilter(Timestamp) AND $__timeFilter(TimestampTime)',
   oneOf('HostName', 'host'),
   oneOf('ContainerName', 'container'),
   `('\${search:percentencode}' = '' OR positionCaseInsensitive(Body, ${SEARCH_TEXT}) > 0)`,
@@ -210,8 +210,8 @@ export function logsDashboard() {
   });
   return dashboard('shiplog-logs', 'shiplog / Logs', 'Stored container logs from ClickHouse (otel_logs): volume by level, the noisiest containers, error rate per service, and the lines themselves with search.', [
     dsVar('clickhouse', 'grafana-clickhouse-datasource', 'ClickHouse'),
-    chVar('host', 'Host', "SELECT DISTINCT HostName FROM shiplog.otel_logs WHERE TimestampTime >= now() - INTERVAL 1 DAY ORDER BY HostName"),
-    chVar('container', 'Container', `SELECT DISTINCT ContainerName FROM shiplog.otel_logs WHERE TimestampTime >= now() - INTERVAL 1 DAY AND ${oneOf('HostName', 'host')} ORDER BY ContainerName`),
+    chVar('host', 'Host', "SELECT DISTINCT HostName FROM shiplog.otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY HostName"),
+    chVar('container', 'Container', `SELECT DISTINCT ContainerName FROM shiplog.otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY AND ${oneOf('HostName', 'host')} ORDER BY ContainerName`),
     { name: 'search', label: 'Search', type: 'textbox', query: '', current: { text: '', value: '' }, hide: 0, options: [] },
   ], l.panels);
 }

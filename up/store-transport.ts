@@ -115,7 +115,7 @@ export class StoreTransport implements Transport {
    */
   async recover(_from: Record<string, string>, host: string): Promise<{ cursors: Map<string, RecordCursor>; endOffsets: Map<number, string>; scanned: number }> {
     const db = quoteIdent(this.store.database);
-    const recent = `HostName = {h:String} AND TimestampTime >= now() - INTERVAL 1 DAY`;
+    const recent = `HostName = {h:String} AND Timestamp >= now() - INTERVAL 1 DAY AND TimestampTime >= now() - INTERVAL 1 DAY`;
     const rows = await this.store.query<{ id: string; s: string; ts: string; n: string }>(
       `SELECT ContainerId AS id, Stream AS s,
          ${rfc3339NanoSql('Timestamp')} AS ts,

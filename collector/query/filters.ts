@@ -32,6 +32,7 @@ export const filterProperties = {
   min_level: { type: 'string', enum: [...LEVELS], description: 'Lines of this level or worse (warn: warn, error and fatal)' },
   q: { type: 'string', maxLength: 1024, description: 'Text the line contains (case-sensitive)' },
   regex: { type: 'boolean', default: false, description: 'Treat q as an RE2 regular expression' },
+  words: { type: 'boolean', default: false, description: 'Match the words of q as whole words, in any order, ignoring ASCII case (fast: read through the token index). A word is a run of ASCII letters and digits or of non-ASCII characters; other characters separate words' },
   since: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, description: 'RFC 3339 time (1970 to 2106) or a duration before now (15m, 2h, 7d)' },
   until: { type: 'string', maxLength: 64, pattern: TIME_PATTERN, description: 'RFC 3339 time (1970 to 2106) or a duration before now; later than since' },
 } as const;
@@ -46,6 +47,7 @@ export interface LogFilters {
   min_level?: (typeof LEVELS)[number];
   q?: string;
   regex?: boolean;
+  words?: boolean;
   since?: string;
   until?: string;
 }
@@ -171,8 +173,17 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
     conditions.push('SeverityNumber >= {min_severity:UInt8}');
     params.min_severity = severityFloor(f.min_level);
   }
+  if (f.words && f.regex) throw new BadParameter('words', 'and regex cannot be used together');
   if (f.q !== undefined && f.q !== '') {
-    if (f.regex) {
+    if (f.words) {
+      const words = wordsOf(f.q);
+      if (words.length === 0) throw new BadParameter('q', 'has no word to search for (letters, digits or non-ASCII characters)');
+      if (words.length > MAX_WORDS) throw new BadParameter('q', `has ${words.length} words; a word search takes at most ${MAX_WORDS}`);
+      words.forEach((w, i) => {
+        conditions.push(`hasToken(lower(Body), {w${i}:String})`);
+        params[`w${i}`] = w;
+      });
+    } else if (f.regex) {
       // The engine's RE2 would refuse it only when a row is read, as an internal error.
       try {
         RE2JS.compile(f.q);
@@ -192,6 +203,19 @@ export function logFilters(f: LogFilters, now = Date.now()): Where {
   if (since !== undefined && until !== undefined && until <= since) throw new BadParameter('until', 'must be later than since');
   conditions.push(...timeConditions(since, until, params));
   return { conditions, params, since, until };
+}
+
+const MAX_WORDS = 16;
+
+/**
+ * The words of a word search, as the engine's token index splits text: runs of ASCII letters and
+ * digits or of non-ASCII characters; ASCII lowered as the engine's lower() does (it leaves the
+ * rest alone). Each word once.
+ */
+export function wordsOf(q: string): string[] {
+  const out = new Set<string>();
+  for (const w of q.split(/[^0-9A-Za-z\u0080-\uffff]+/)) if (w) out.add(w.replace(/[A-Z]+/g, (m) => m.toLowerCase()));
+  return [...out];
 }
 
 /** The SETTINGS clause that has the engine stop a query after `ms` (answered as a 503 by the routes). */

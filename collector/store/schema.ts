@@ -14,9 +14,20 @@
  * Codecs: ZSTD(3) on the attribute maps (repetitive per container: 2x smaller than ZSTD(1) for
  * the same insert rate, see bench/), ZSTD(1) elsewhere.
  *
- * Sorting key (ServiceName, ContainerName, TimestampTime): "one container, last hour" reads a
- * narrow key range; "a word in any container, last day" is pruned by the daily partition and
- * the token bloom filter on Body.
+ * Keyed on Timestamp, as the exporter is since v0.152 (no TimestampTime in its layout): daily
+ * partitions of toDate(Timestamp), sorting key (ServiceName, ContainerName, Timestamp). A time
+ * range on Timestamp alone (Grafana's OTel mode) prunes partitions and, within them, reads about
+ * one granule range per container; "one container, last hour" reads a narrow key range. The
+ * exporter sorts on toStartOfFiveMinutes(Timestamp) first, which the engine (26.7) does not use to
+ * prune a Timestamp range within a day (bench/collector-store.ts measures both). TimestampTime
+ * stays as a DEFAULT column for queries written for the older layout.
+ *
+ * Databases made by shiplog before that (partitioned on TimestampTime) keep their key: a minmax
+ * index on Timestamp (migration 5) makes the same queries skip what they do not need.
+ * A table the exporter created first gets shiplog's columns and indexes added (migration 1).
+ *
+ * Text: a token bloom filter on Body (case-sensitive hasToken, LIKE with whole words) and one on
+ * lower(Body) (the API's word search, case-insensitive), as the exporter has.
  */
 
 export interface SchemaOptions {
@@ -51,6 +62,29 @@ function logsEngine(o: SchemaOptions, table: string): string {
 export function logsLocalTable(o: SchemaOptions): string {
   return o.replicated ? `${LOGS_TABLE}_local` : LOGS_TABLE;
 }
+
+/** The logs table's retention runs on this (the exporter's own TTL expression). */
+const LOGS_TTL_TIME = 'toDateTime(Timestamp)';
+
+/** Columns of shiplog's own in otel_logs, as ADD COLUMN takes them (the exporter's table lacks them). */
+const OWN_LOG_COLUMNS = [
+  'TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1))',
+  'EventName String CODEC(ZSTD(1))',
+  "HostName LowCardinality(String) MATERIALIZED ResourceAttributes['host.name']",
+  "ContainerName LowCardinality(String) MATERIALIZED ResourceAttributes['container.name']",
+  "ContainerId String MATERIALIZED ResourceAttributes['container.id'] CODEC(ZSTD(1))",
+  "Stream LowCardinality(String) MATERIALIZED LogAttributes['log.iostream']",
+  'KafkaTopic LowCardinality(String) CODEC(ZSTD(1))',
+  'KafkaPartition UInt32 CODEC(ZSTD(1))',
+  'KafkaOffset UInt64 CODEC(Delta(8), ZSTD(1))',
+];
+
+const OWN_LOG_INDEXES = [
+  'idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1',
+  'idx_host HostName TYPE set(256) GRANULARITY 4',
+  'idx_severity SeverityNumber TYPE minmax GRANULARITY 4',
+  'idx_kafka (KafkaPartition, KafkaOffset) TYPE minmax GRANULARITY 1',
+];
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -92,13 +126,17 @@ export const MIGRATIONS: Migration[] = [
   INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
   INDEX idx_host HostName TYPE set(256) GRANULARITY 4,
   INDEX idx_severity SeverityNumber TYPE minmax GRANULARITY 4,
+  INDEX idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8,
   INDEX idx_kafka (KafkaPartition, KafkaOffset) TYPE minmax GRANULARITY 1
 ) ENGINE = ${logsEngine(o, local)}
-PARTITION BY toDate(TimestampTime)
-PRIMARY KEY (ServiceName, ContainerName, TimestampTime)
-ORDER BY (ServiceName, ContainerName, TimestampTime, Timestamp)
-TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)})
+PARTITION BY toDate(Timestamp)
+ORDER BY (ServiceName, ContainerName, Timestamp)
+TTL ${LOGS_TTL_TIME} + toIntervalDay(${Math.trunc(o.retentionDays)})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${o.replicated ? '' : ', non_replicated_deduplication_window = 10000'}`,
+        // A table the OpenTelemetry exporter created first (CREATE above did nothing): shiplog's
+        // own columns and indexes join the exporter's; its key and rows stay as they are.
+        ...OWN_LOG_COLUMNS.map((c) => `ALTER TABLE ${q(o.database)}.${q(local)}${onCluster(o)} ADD COLUMN IF NOT EXISTS ${c}`),
+        ...OWN_LOG_INDEXES.map((i) => `ALTER TABLE ${q(o.database)}.${q(local)}${onCluster(o)} ADD INDEX IF NOT EXISTS ${i}`),
       ];
       if (o.replicated) {
         stmts.push(
@@ -199,6 +237,21 @@ TTL toDateTime(Timestamp) + toIntervalDay(${Math.trunc(o.retentionDays)})`,
   ],
 });
 
+MIGRATIONS.push({
+  version: 5,
+  description: 'otel_logs: a minmax index on Timestamp (a table keyed on TimestampTime skips granules for a Timestamp range, as Grafana\'s OTel mode asks) and a token index on lower(Body) (word search)',
+  statements: (o) => {
+    const t = `${q(o.database)}.${q(logsLocalTable(o))}${onCluster(o)}`;
+    return [
+      `ALTER TABLE ${t} ADD INDEX IF NOT EXISTS idx_ts Timestamp TYPE minmax GRANULARITY 1`,
+      `ALTER TABLE ${t} ADD INDEX IF NOT EXISTS idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8`,
+      // Parts written before: built in the background (a mutation), queries meanwhile read them whole.
+      `ALTER TABLE ${t} MATERIALIZE INDEX idx_ts`,
+      `ALTER TABLE ${t} MATERIALIZE INDEX idx_lower_body`,
+    ];
+  },
+});
+
 export const DEAD_LETTERS_INSERT_COLUMNS = ['Source', 'Partition', 'Offset', 'Reason', 'Detail', 'RecordKey', 'Record'] as const;
 
 export const STATS_INSERT_COLUMNS = [
@@ -220,7 +273,8 @@ export function retainedTables(o: SchemaOptions): string[] {
 
 /** The statement that brings a table's TTL to the configured retention (idempotent). */
 export function retentionStatement(o: SchemaOptions, table = logsLocalTable(o)): string {
-  return `ALTER TABLE ${q(o.database)}.${q(table)}${onCluster(o)} MODIFY TTL TimestampTime + toIntervalDay(${Math.trunc(o.retentionDays)}) SETTINGS materialize_ttl_after_modify = 0`;
+  const time = table === logsLocalTable(o) ? LOGS_TTL_TIME : 'TimestampTime';
+  return `ALTER TABLE ${q(o.database)}.${q(table)}${onCluster(o)} MODIFY TTL ${time} + toIntervalDay(${Math.trunc(o.retentionDays)}) SETTINGS materialize_ttl_after_modify = 0`;
 }
 
 export function bootstrapStatements(o: SchemaOptions): string[] {

@@ -1,5 +1,5 @@
 /**
- * Search: text or RE2 regex with the filters and a time range; the histogram of matching lines
+ * Search: text, whole words or RE2 regex with the filters and a time range; the histogram of matching lines
  * by level over the range (drag to zoom); the lines themselves, newest first, paged through the
  * API's exact cursors as the list is scrolled (each matching line once); a line's context (the
  * lines around it in its container). Everything is in the URL.
@@ -29,7 +29,7 @@ function handle(err: unknown, setError: (s: string) => void) {
 
 export function Search({ params }: { params: Record<string, string> }) {
   const since = params.since ?? '1h';
-  const filters = { q: params.q, regex: params.regex === '1' ? 'true' : undefined, container: params.container, host: params.host, service: params.service, label: params.label, stream: params.stream, min_level: params.level, since, until: params.until };
+  const filters = { q: params.q, regex: params.regex === '1' ? 'true' : undefined, words: params.words === '1' && params.regex !== '1' ? 'true' : undefined, container: params.container, host: params.host, service: params.service, label: params.label, stream: params.stream, min_level: params.level, since, until: params.until };
   const key = JSON.stringify(filters);
   const lines = useRef<Line[]>([]);
   const next = useRef<string | null>(null);
@@ -86,14 +86,19 @@ export function Search({ params }: { params: Record<string, string> }) {
         <input
           id="q"
           class="grow"
-          placeholder={params.regex === '1' ? 'RE2 regular expression  ( / )' : 'Text the line contains  ( / )'}
+          placeholder={params.regex === '1' ? 'RE2 regular expression  ( / )' : params.words === '1' ? 'Whole words, any order and case  ( / )' : 'Text the line contains  ( / )'}
           value={q}
           onInput={(e) => setQ((e.target as HTMLInputElement).value)}
           onKeyDown={(e) => e.key === 'Enter' && set({ q: q || undefined })}
         />
-        <label>
-          <input type="checkbox" checked={params.regex === '1'} onChange={(e) => set({ regex: (e.target as HTMLInputElement).checked ? '1' : undefined })} /> regex
-        </label>
+        <select name="match" title="How the text matches: as it is written, as whole words (fast over long ranges: read through the word index), or as an RE2 regular expression" value={params.regex === '1' ? 'regex' : params.words === '1' ? 'words' : 'text'} onChange={(e) => {
+          const m = (e.target as HTMLSelectElement).value;
+          set({ regex: m === 'regex' ? '1' : undefined, words: m === 'words' ? '1' : undefined });
+        }}>
+          <option value="text">text</option>
+          <option value="words">words</option>
+          <option value="regex">regex</option>
+        </select>
         <button onClick={() => set({ q: q || undefined })}>Search</button>
       </div>
       <Filters values={params} onChange={(v) => set(v)} fields={['container', 'host', 'service', 'label', 'level', 'stream']}>

@@ -60,7 +60,7 @@ describe('schema and layout on the real engine', () => {
 
   it('one container, last hour: the sorting key limits what is read', async () => {
     const { rows, result } = await rowsRead(
-      "SELECT Timestamp, Body FROM shiplog.otel_logs WHERE ServiceName = 'api' AND ContainerName = 'api-1' AND TimestampTime >= now() - INTERVAL 1 HOUR ORDER BY Timestamp DESC LIMIT 100",
+      "SELECT Timestamp, Body FROM shiplog.otel_logs WHERE ServiceName = 'api' AND ContainerName = 'api-1' AND Timestamp >= now() - INTERVAL 1 HOUR ORDER BY Timestamp DESC LIMIT 100",
     );
     expect(result.length).toBeGreaterThan(0);
     // 40 containers over 48 h: one container's last hour is ~1/1920 of the table.
@@ -69,11 +69,11 @@ describe('schema and layout on the real engine', () => {
   });
 
   it('a word in any container, last day: partitions and the token index skip most data', async () => {
-    const { rows, result } = await rowsRead("SELECT count() AS c FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND TimestampTime >= now() - INTERVAL 1 DAY");
+    const { rows, result } = await rowsRead("SELECT count() AS c FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND Timestamp >= now() - INTERVAL 1 DAY");
     expect(Number(result[0]?.c)).toBe(1);
     expect(rows).toBeGreaterThan(0);
     expect(rows).toBeLessThan(TOTAL / 10);
-    const plan = await store.query<{ explain: string }>("EXPLAIN indexes = 1 SELECT count() FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND TimestampTime >= now() - INTERVAL 1 DAY");
+    const plan = await store.query<{ explain: string }>("EXPLAIN indexes = 1 SELECT count() FROM shiplog.otel_logs WHERE hasToken(Body, 'needle') AND Timestamp >= now() - INTERVAL 1 DAY");
     expect(plan.map((p) => p.explain).join('\n')).toContain('idx_body');
   });
 });

@@ -168,6 +168,12 @@ describe('the web page', () => {
     expect(api.length).toBeGreaterThan(0);
     await shot(page, 'search-zoomed');
 
+    // The same search as whole words (through the word index): "needle" is a word of every hit.
+    await page.select('select[name="match"]', 'words');
+    await page.waitForFunction(() => location.hash.includes('words=1'), { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('.list-foot')?.textContent?.includes('all shown'), { timeout: 30_000 });
+    expect(await viewLines(page)).toEqual(api);
+
     // The context of one hit: the lines just before and after it in its container.
     await page.click('.row:nth-child(20)');
     await page.click('.detail button');

@@ -7,7 +7,8 @@ describe('schema', () => {
     expect(sql).toContain('ENGINE = MergeTree');
     expect(sql).toContain('non_replicated_deduplication_window');
     expect(sql).toContain('toIntervalDay(14)');
-    expect(sql).toContain('PARTITION BY toDate(TimestampTime)');
+    expect(sql).toContain('PARTITION BY toDate(Timestamp)');
+    expect(sql).toContain('ORDER BY (ServiceName, ContainerName, Timestamp)');
     expect(sql).toContain('INDEX idx_body Body TYPE tokenbf_v1');
     expect(sql).not.toContain('ON CLUSTER');
   });
