@@ -4,11 +4,13 @@
  * CPU of a busy container near one core (as `docker stats` shows), memory in the working set,
  * an OOM kill counted, a die event's exit code stored, the health state in cAdvisor's encoding,
  * resource settings (container_spec_*),
- * counters and health restored after a restart.
+ * counters and health restored after a restart; and the awesome-prometheus-alerts cAdvisor
+ * group, run by promtool on the label sets this Prometheus holds from the exposition.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { promisify } from 'node:util';
@@ -180,6 +182,120 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     const { stdout } = await run('bash', ['-c', `curl -s ${collector.url}/metrics | promtool check metrics`]).catch((e: { stdout: string; stderr: string }) => ({ stdout: `${e.stdout}${e.stderr}` }));
     expect(stdout.trim()).toBe('');
   });
+
+  it('the awesome-prometheus-alerts cAdvisor group fires per container and host on the label sets Prometheus holds (promtool)', async () => {
+    // The label sets of the limited container's series, as Prometheus stored them from our
+    // exposition through the shipped relabelling; values are made per scenario below.
+    const id = ids.limited as string;
+    const labelsOf = async (metric: string): Promise<Record<string, string>> => {
+      let got: Record<string, string>[] = [];
+      await waitFor(async () => {
+        const r = (await (await fetch(`${promUrl}/api/v1/series?match[]=${encodeURIComponent(`${metric}{id="/docker/${id}"}`)}`)).json()) as { data: Record<string, string>[] };
+        got = r.data;
+        return got.length > 0;
+      }, 60_000, `${metric} of the limited container in Prometheus`);
+      const { __name__: _, ...labels } = got[0] as Record<string, string>;
+      return labels;
+    };
+    const L = await labelsOf('container_last_seen');
+    // Per-host identity where the rules look for it: instance (by (instance, name)), pod and container (by (pod, container)).
+    expect([L.instance, L.pod, L.container]).toEqual([L.host, L.host, L.name]);
+    const other = (l: Record<string, string>) => ({ ...l, host: 'other-host', instance: 'other-host', pod: 'other-host' });
+    const sel = (metric: string, l: Record<string, string>) => `${metric}{${Object.entries(l).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const M: Record<string, Record<string, string>> = {};
+    for (const m of ['container_cpu_usage_seconds_total', 'container_spec_cpu_quota', 'container_spec_cpu_period', 'container_cpu_cfs_periods_total', 'container_cpu_cfs_throttled_periods_total', 'container_memory_working_set_bytes']) M[m] = await labelsOf(m);
+    // The limited container has no memory limit; the series' labels are the same for one that has.
+    M.container_spec_memory_limit_bytes = await labelsOf('container_spec_memory_limit_bytes');
+    M.container_last_seen = L;
+    const both = (metric: string, here: string, there: string) => [
+      { series: sel(metric, M[metric] as Record<string, string>), values: here },
+      { series: sel(metric, other(M[metric] as Record<string, string>)), values: there },
+    ];
+    const pick = (l: Record<string, string>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, l[k] as string]));
+    const long = 7 * 24 * 60 + 60;
+    const tests = [
+      {
+        // Here: stops being seen at 10 min, memory at 95 % of its limit, 0.45 core of a 0.5 quota, half its periods throttled.
+        // The same-named container on the other host: seen, 10 % memory, 0.05 core, 1 % throttled.
+        interval: '1m',
+        input_series: [
+          ...both('container_last_seen', '0+60x10 600x30', '0+60x40'),
+          ...both('container_memory_working_set_bytes', '95x40', '10x40'),
+          ...both('container_spec_memory_limit_bytes', '100x40', '100x40'),
+          ...both('container_cpu_usage_seconds_total', '0+27x40', '0+3x40'),
+          ...both('container_spec_cpu_quota', '50000x40', '50000x40'),
+          ...both('container_spec_cpu_period', '100000x40', '100000x40'),
+          ...both('container_cpu_cfs_periods_total', '0+600x40', '0+600x40'),
+          ...both('container_cpu_cfs_throttled_periods_total', '0+300x40', '0+6x40'),
+        ],
+        alert_rule_test: [
+          { eval_time: '15m', alertname: 'ContainerKilled', exp_alerts: [{ exp_labels: { ...L, severity: 'warning' } }] },
+          { eval_time: '15m', alertname: 'ContainerHighMemoryUsage', exp_alerts: [{ exp_labels: { ...pick(L, ['instance', 'name']), severity: 'warning' } }] },
+          { eval_time: '15m', alertname: 'ContainerHighCpuUtilization', exp_alerts: [{ exp_labels: { ...pick(L, ['pod', 'container']), severity: 'warning' } }] },
+          { eval_time: '15m', alertname: 'ContainerHighThrottleRate', exp_alerts: [{ exp_labels: { ...pick(L, ['pod', 'container']), severity: 'warning' } }] },
+          { eval_time: '15m', alertname: 'ContainerAbsent', exp_alerts: [] },
+        ],
+      },
+      {
+        // Here: idle, then 0.6 core from minute 10. The other host: a steady 0.1 core.
+        interval: '1m',
+        input_series: both('container_cpu_usage_seconds_total', '0x10 0+36x20', '0+6x30'),
+        alert_rule_test: [
+          { eval_time: '9m', alertname: 'ContainerHighLowChangeCpuUsage', exp_alerts: [] },
+          { eval_time: '12m', alertname: 'ContainerHighLowChangeCpuUsage', exp_alerts: [{ exp_labels: { ...pick(L, ['instance', 'name']), severity: 'info' } }] },
+        ],
+      },
+      {
+        // No container series at all.
+        interval: '1m',
+        input_series: [{ series: sel('machine_cpu_cores', { host: L.host as string, instance: L.host as string }), values: '2x10' }],
+        alert_rule_test: [
+          { eval_time: '3m', alertname: 'ContainerAbsent', exp_alerts: [] },
+          { eval_time: '7m', alertname: 'ContainerAbsent', exp_alerts: [{ exp_labels: { severity: 'warning' } }] },
+        ],
+      },
+      {
+        // A week: here 0.05 core of a 0.5 quota and 10 % of its memory; the other host busy (0.45 core, 95 %).
+        interval: '1m',
+        input_series: [
+          ...both('container_cpu_usage_seconds_total', `0+3x${long}`, `0+27x${long}`),
+          ...both('container_spec_cpu_quota', `50000x${long}`, `50000x${long}`),
+          ...both('container_spec_cpu_period', `100000x${long}`, `100000x${long}`),
+          ...both('container_memory_working_set_bytes', `10x${long}`, `95x${long}`),
+          ...both('container_spec_memory_limit_bytes', `100x${long}`, `100x${long}`),
+        ],
+        alert_rule_test: [
+          { eval_time: '6d', alertname: 'ContainerLowCpuUtilization', exp_alerts: [] },
+          { eval_time: '7d50m', alertname: 'ContainerLowCpuUtilization', exp_alerts: [{ exp_labels: { ...pick(L, ['pod', 'container']), severity: 'info' } }] },
+          { eval_time: '7d50m', alertname: 'ContainerLowMemoryUsage', exp_alerts: [{ exp_labels: { ...pick(L, ['instance', 'name']), severity: 'info' } }] },
+        ],
+      },
+    ];
+    // Rules whose data Docker's API does not give (cAdvisor reads it from the host's filesystems).
+    const noData: Record<string, string> = { ContainerVolumeUsage: 'container_fs_inodes_free/total: inode counts of a container\'s filesystems are not in the Engine API' };
+    expect((await scrape()).includes('container_fs_inodes_')).toBe(false);
+    const fixture = readFileSync(resolve(import.meta.dirname, '../../fixtures/awesome-prometheus-alerts/google-cadvisor.yml'), 'utf8');
+    const names = [...fixture.matchAll(/- alert: (\w+)/g)].map((m) => m[1] as string);
+    const tested = new Set(tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+    expect(names.filter((n) => !tested.has(n) && !noData[n])).toEqual([]);
+    expect(names).toHaveLength(9);
+    // The rules as published, less their annotations (text for people; promtool would compare the rendered text).
+    const dir = tempDir('shiplog-apa-');
+    cleanups.push(dir.cleanup);
+    let inAnnotations = false;
+    const rules = fixture.split('\n').filter((l) => {
+      if (/^ {6}annotations:/.test(l)) inAnnotations = true;
+      else if (!/^ {8}/.test(l)) inAnnotations = false;
+      return !inAnnotations;
+    });
+    writeFileSync(join(dir.dir, 'rules.yml'), rules.join('\n'));
+    writeFileSync(join(dir.dir, 'test.yml'), JSON.stringify({ rule_files: ['rules.yml'], evaluation_interval: '1m', tests }));
+    const check = await run('promtool', ['check', 'rules', join(dir.dir, 'rules.yml')]);
+    expect(check.stdout).toContain('SUCCESS: 9 rules found');
+    const res = await run('promtool', ['test', 'rules', join(dir.dir, 'test.yml')]).catch((e: { stdout: string; stderr: string }) => ({ stdout: `${e.stdout}${e.stderr}`, stderr: '' }));
+    expect(res.stdout).not.toContain('FAILED');
+    expect(res.stdout).toContain('SUCCESS');
+  }, 180_000);
 
   it('after a collector restart the counters continue from storage instead of starting at 0', async () => {
     const before = value(await scrape(), 'container_cpu_usage_seconds_total', ids.burner as string) as number;
