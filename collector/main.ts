@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import { failFirstCalls, killAtCall } from '../lib/faults.js';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
-import { describe } from '../lib/errors.js';
+import { ConfigError, describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
 import { createKafka } from '../lib/kafka.js';
 import { untilSignal } from '../lib/shutdown.js';
@@ -89,6 +89,12 @@ export async function runCollector(env: Env): Promise<number> {
       await auxConsumer.start();
       break;
     } catch (err) {
+      // A setting that cannot work stops start-up; waiting would not mend it.
+      if (err instanceof ConfigError) {
+        await dlq.stop();
+        await app.close();
+        throw err;
+      }
       const noTopic = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/.test(describe(err));
       const wait = backoff.next();
       log.warn(

@@ -1,7 +1,8 @@
 /** Opens the configured backend and brings its schema up to date. */
 import type { Logger } from '../../lib/logger.js';
+import { ConfigError } from '../../lib/errors.js';
 import type { CollectorConfig } from '../config.js';
-import { ChdbStore } from './chdb-store.js';
+import type { ChdbStore } from './chdb-store.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { migrate } from './migrate.js';
 import { DEAD_LETTERS_TABLE, quoteIdent, retainedTables } from './schema.js';
@@ -11,10 +12,11 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
   const s = cfg.storage;
   const store: LogStore =
     s.kind === 'chdb'
-      ? new ChdbStore(s.path, s.database)
+      ? new (await embeddedEngine()).ChdbStore(s.path, s.database)
       : new ClickHouseStore({ url: s.url, username: s.username, password: s.password, database: s.database, requestTimeoutMs: 60_000 });
   const o = { database: s.database, retentionDays: cfg.retentionDays, cluster: s.kind === 'clickhouse' ? s.cluster : undefined, replicated: s.kind === 'clickhouse' && !!s.cluster };
-  if (store instanceof ChdbStore && store.unfinishedMetadata.length) log.warn({ files: store.unfinishedMetadata }, 'removed empty table definitions left by an earlier start that ran out of disk; creating them again');
+  const unfinished = store.kind === 'chdb' ? (store as ChdbStore).unfinishedMetadata : [];
+  if (unfinished.length) log.warn({ files: unfinished }, 'removed empty table definitions left by an earlier start that ran out of disk; creating them again');
   await migrate(store, o, log);
   if (s.kind === 'chdb') {
     for (const t of [...retainedTables(o), DEAD_LETTERS_TABLE]) {
@@ -24,6 +26,19 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
     }
   }
   return store;
+}
+
+/**
+ * The embedded engine, loaded only when it is used: the `collector-server` image leaves its
+ * 540 MiB out, and a collector with SHIPLOG_CLICKHOUSE_URL never loads it.
+ */
+async function embeddedEngine(): Promise<typeof import('./chdb-store.js')> {
+  try {
+    return await import('./chdb-store.js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new ConfigError(['SHIPLOG_CLICKHOUSE_URL is unset, so the embedded store would be used, but this installation has no embedded engine (the npm package chdb; the collector-server image leaves it out): set SHIPLOG_CLICKHOUSE_URL to a ClickHouse server, or use the collector image']);
+  }
 }
 
 /**
