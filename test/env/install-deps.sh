@@ -38,3 +38,19 @@ if [ ! -x "$st_dir/bin/st" ]; then
   python3 -m venv "$st_dir" >&2
   "$st_dir/bin/pip" install -q "schemathesis==$st_version" >&2
 fi
+
+# Helm (Go module proxy, built once into the test cache) and the Kubernetes manifest checker
+# (test/env/k8s-validate: the API's own Go types, offline), for test/integration/deploy/kubernetes.test.ts.
+helm_version=v3.22.0
+go_bin=${SHIPLOG_TEST_CACHE:-$HOME/.cache/shiplog-test}/go-bin
+if [ ! -x "$go_bin/helm-$helm_version" ]; then
+  if ! command -v go >/dev/null; then
+    echo "install-deps: Go is needed to build helm and the manifest checker (apt-get install golang)" >&2
+    exit 1
+  fi
+  echo "install-deps: go install helm.sh/helm/v3/cmd/helm@$helm_version" >&2
+  mkdir -p "$go_bin"
+  GOBIN="$go_bin" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$helm_version" >&2
+  mv "$go_bin/helm" "$go_bin/helm-$helm_version"
+fi
+(cd "$(dirname "$0")/k8s-validate" && GOFLAGS=-mod=mod go build -o "$go_bin/k8s-validate" . >&2)
