@@ -5,13 +5,17 @@
  * never fixed uids, so the files import into any Grafana.
  *
  *  - Containers: cAdvisor-compatible container metrics from the collectors (Prometheus).
- *  - Logs: stored logs from ClickHouse through grafana-clickhouse-datasource and its macros.
+ *  - Logs: stored logs from ClickHouse through grafana-clickhouse-datasource and its macros;
+ *    table otel_logs of the datasource's default database (SHIPLOG_CLICKHOUSE_DATABASE, set in
+ *    dashboards/provisioning/datasources.yml), so another database name needs no edit here.
+ * Typed by @grafana/schema's Dashboard: what Grafana's schema lacks does not compile.
  *  - Pipeline: agents' and collectors' own metrics (Prometheus).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Dashboard, FieldConfigSource, VariableModel } from '@grafana/schema';
 
-export interface Target {
+export type Target = {
   refId: string;
   expr?: string;
   rawSql?: string;
@@ -21,7 +25,7 @@ export interface Target {
   editorType?: string;
   instant?: boolean;
   datasource: { type: string; uid: string };
-}
+};
 
 export interface Panel {
   id: number;
@@ -31,18 +35,18 @@ export interface Panel {
   gridPos: { x: number; y: number; w: number; h: number };
   datasource: { type: string; uid: string };
   targets: Target[];
-  fieldConfig: { defaults: Record<string, unknown>; overrides: unknown[] };
+  fieldConfig: { defaults: Record<string, unknown>; overrides: FieldConfigSource['overrides'] };
   options: Record<string, unknown>;
 }
 
 export const PROM = { type: 'prometheus', uid: '${prometheus}' };
 export const CH = { type: 'grafana-clickhouse-datasource', uid: '${clickhouse}' };
 
-const dsVar = (name: string, type: string, label: string) => ({ name, label, type: 'datasource', query: type, current: {}, hide: 0, refresh: 1, regex: '', options: [] });
+const dsVar = (name: string, type: string, label: string) => ({ name, label, type: 'datasource' as const, query: type, current: { text: '', value: '' }, hide: 0, refresh: 1, regex: '', options: [] });
 const promVar = (name: string, label: string, query: string) => ({
   name,
   label,
-  type: 'query',
+  type: 'query' as const,
   datasource: PROM,
   query: { query, refId: `${name}-var` },
   definition: query,
@@ -58,7 +62,7 @@ const promVar = (name: string, label: string, query: string) => ({
 const chVar = (name: string, label: string, sql: string) => ({
   name,
   label,
-  type: 'query',
+  type: 'query' as const,
   datasource: CH,
   query: sql,
   definition: sql,
@@ -101,7 +105,8 @@ class Layout {
   }
 }
 
-function dashboard(uid: string, title: string, description: string, templating: object[], panels: Panel[], time = 'now-1h') {
+/** Checked against Grafana's own dashboard schema types (@grafana/schema) when this file compiles. */
+function dashboard(uid: string, title: string, description: string, templating: VariableModel[], panels: Panel[], time = 'now-1h'): Dashboard {
   return {
     uid,
     title,
@@ -116,9 +121,9 @@ function dashboard(uid: string, title: string, description: string, templating: 
     timezone: 'browser',
     templating: { list: templating },
     annotations: { list: [] },
-    links: [{ title: 'shiplog', type: 'dashboards', tags: ['shiplog'], asDropdown: true, includeVars: true, keepTime: true }],
+    links: [{ title: 'shiplog', type: 'dashboards', tags: ['shiplog'], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', targetBlank: false, tooltip: '' }],
     panels,
-  };
+  } satisfies Dashboard;
 }
 
 const SEL = 'host=~"$host", name=~"$name"';
@@ -193,25 +198,25 @@ export function logsDashboard() {
   l.add({
     type: 'timeseries', title: 'Log volume by level', w: 24, h: 8, ds: CH, unit: 'short',
     custom: { drawStyle: 'bars', stacking: { mode: 'normal' }, fillOpacity: 80 },
-    targets: [{ format: 1, editorType: 'sql', queryType: 'timeseries', rawSql: `SELECT $__timeInterval(TimestampTime) AS time, if(SeverityText = '', 'unknown', lower(SeverityText)) AS level, count() AS lines\nFROM shiplog.otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY time, level\nORDER BY time` }],
+    targets: [{ format: 1, editorType: 'sql', queryType: 'timeseries', rawSql: `SELECT $__timeInterval(TimestampTime) AS time, if(SeverityText = '', 'unknown', lower(SeverityText)) AS level, count() AS lines\nFROM otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY time, level\nORDER BY time` }],
   });
   l.add({
     type: 'bargauge', title: 'Noisiest containers', w: 12, h: 9, ds: CH, unit: 'short', options: { displayMode: 'gradient', orientation: 'horizontal', reduceOptions: { calcs: ['lastNotNull'], fields: '', values: true } },
-    targets: [{ format: 1, editorType: 'sql', queryType: 'table', rawSql: `SELECT concat(ContainerName, '@', HostName) AS container, count() AS lines\nFROM shiplog.otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY container\nORDER BY lines DESC\nLIMIT 15` }],
+    targets: [{ format: 1, editorType: 'sql', queryType: 'table', rawSql: `SELECT concat(ContainerName, '@', HostName) AS container, count() AS lines\nFROM otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY container\nORDER BY lines DESC\nLIMIT 15` }],
   });
   l.add({
     type: 'timeseries', title: 'Error rate per service (lines/s at ERROR or FATAL)', w: 12, h: 9, ds: CH, unit: 'short',
-    targets: [{ format: 1, editorType: 'sql', queryType: 'timeseries', rawSql: `SELECT $__timeInterval(TimestampTime) AS time, ServiceName AS service, countIf(SeverityNumber >= 17) / $__interval_s AS errors_per_second\nFROM shiplog.otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY time, service\nORDER BY time` }],
+    targets: [{ format: 1, editorType: 'sql', queryType: 'timeseries', rawSql: `SELECT $__timeInterval(TimestampTime) AS time, ServiceName AS service, countIf(SeverityNumber >= 17) / $__interval_s AS errors_per_second\nFROM otel_logs\nWHERE ${LOG_WHERE}\nGROUP BY time, service\nORDER BY time` }],
   });
   l.add({
     type: 'logs', title: 'Logs', description: 'Newest 1,000 lines matching the variables; type in Search to narrow (case-insensitive text).', w: 24, h: 16, ds: CH,
     options: { showTime: true, wrapLogMessage: true, sortOrder: 'Descending', enableLogDetails: true, dedupStrategy: 'none' },
-    targets: [{ format: 2, editorType: 'sql', queryType: 'logs', rawSql: `SELECT Timestamp AS timestamp, Body AS body, if(SeverityText = '', 'unknown', lower(SeverityText)) AS level, ContainerName AS container, HostName AS host, Stream AS stream, ServiceName AS service\nFROM shiplog.otel_logs\nWHERE ${LOG_WHERE}\nORDER BY Timestamp DESC\nLIMIT 1000` }],
+    targets: [{ format: 2, editorType: 'sql', queryType: 'logs', rawSql: `SELECT Timestamp AS timestamp, Body AS body, if(SeverityText = '', 'unknown', lower(SeverityText)) AS level, ContainerName AS container, HostName AS host, Stream AS stream, ServiceName AS service\nFROM otel_logs\nWHERE ${LOG_WHERE}\nORDER BY Timestamp DESC\nLIMIT 1000` }],
   });
   return dashboard('shiplog-logs', 'shiplog / Logs', 'Stored container logs from ClickHouse (otel_logs): volume by level, the noisiest containers, error rate per service, and the lines themselves with search.', [
     dsVar('clickhouse', 'grafana-clickhouse-datasource', 'ClickHouse'),
-    chVar('host', 'Host', "SELECT DISTINCT HostName FROM shiplog.otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY HostName"),
-    chVar('container', 'Container', `SELECT DISTINCT ContainerName FROM shiplog.otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY AND ${oneOf('HostName', 'host')} ORDER BY ContainerName`),
+    chVar('host', 'Host', "SELECT DISTINCT HostName FROM otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY HostName"),
+    chVar('container', 'Container', `SELECT DISTINCT ContainerName FROM otel_logs WHERE Timestamp >= now() - INTERVAL 1 DAY AND ${oneOf('HostName', 'host')} ORDER BY ContainerName`),
     { name: 'search', label: 'Search', type: 'textbox', query: '', current: { text: '', value: '' }, hide: 0, options: [] },
   ], l.panels);
 }

@@ -20,6 +20,21 @@ if (!dir || !portArg) {
 const session = new Session(dir);
 const CLIENT_PARAMS = new Set(['query_id', 'database', 'query', 'session_id', 'role', 'enable_http_compression', 'default_format', 'wait_end_of_query']);
 
+let databaseTurn = Promise.resolve();
+function inDatabase(db, run) {
+  const q = (name) => `\`${name.replace(/`/g, '``')}\``;
+  const turn = databaseTurn.then(async () => {
+    await session.queryAsync(`USE ${q(db)}`);
+    try {
+      return await run();
+    } finally {
+      await session.queryAsync('USE default');
+    }
+  });
+  databaseTurn = turn.catch(() => undefined);
+  return turn;
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -73,7 +88,11 @@ const server = http.createServer(async (req, res) => {
       format = f[1];
       sql = sql.slice(0, f.index);
     }
-    const r = Object.keys(params).length ? await session.queryBindAsync(sql, params, { format }) : await session.queryAsync(sql, { format });
+    const run = () => (Object.keys(params).length ? session.queryBindAsync(sql, params, { format }) : session.queryAsync(sql, { format }));
+    // `database` (the default database for unqualified names, as a server takes it): the
+    // session's current database for this query only, one such query at a time.
+    const database = url.searchParams.get('database');
+    const r = database && database !== 'default' ? await inDatabase(database, run) : await run();
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8', 'X-ClickHouse-Format': format, 'X-ClickHouse-Summary': JSON.stringify({ read_rows: String(r.rowsRead) }) });
     res.end(Buffer.from(r.bytes()));
   } catch (err) {

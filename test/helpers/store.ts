@@ -10,7 +10,8 @@ const SERVER = resolve(import.meta.dirname, '../env/chdb-http-server.mjs');
 
 export interface ChdbEndpoint {
   url: string;
-  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** `database`: the default database for unqualified table names (as a Grafana datasource's). */
+  query<T = Record<string, unknown>>(sql: string, database?: string): Promise<T[]>;
   /** Stops the endpoint (data kept). */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
@@ -41,8 +42,8 @@ export async function startChdbEndpoint(dir: string): Promise<ChdbEndpoint> {
   };
   return {
     url,
-    async query<T>(sql: string): Promise<T[]> {
-      const res = await fetch(`${url}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}`, { method: 'POST' });
+    async query<T>(sql: string, database?: string): Promise<T[]> {
+      const res = await fetch(`${url}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}${database ? `&database=${encodeURIComponent(database)}` : ''}`, { method: 'POST' });
       const text = await res.text();
       if (!res.ok) throw new Error(text);
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);

@@ -215,7 +215,8 @@ describe('dashboards and alert rules against a real Prometheus, collector, agent
           if (!t.rawSql) continue;
           const sql = expand(t.rawSql, sel);
           expect(sql, p.title).not.toMatch(/\$\{?\w/);
-          const rows = await ep.query<Record<string, unknown>>(sql);
+          // As Grafana's datasource runs it: its default database is the collectors' (provisioning).
+          const rows = await ep.query<Record<string, unknown>>(sql, 'shiplog');
           expect(rows.length, `${p.title} ${JSON.stringify(sel)}`).toBeGreaterThan(0);
           if (p.title === 'Logs' && 'search' in sel) for (const row of rows) expect(String(row.body).toLowerCase()).toContain('error');
         }
@@ -223,7 +224,7 @@ describe('dashboards and alert rules against a real Prometheus, collector, agent
     }
     // The variable queries list the host and the container.
     for (const v of d.templating.list.filter((x) => x.type === 'query')) {
-      const rows = await ep.query<Record<string, string>>(expand(v.query as string, {}));
+      const rows = await ep.query<Record<string, string>>(expand(v.query as string, {}), 'shiplog');
       expect(rows.map((r) => Object.values(r)[0])).toContain(v.name === 'host' ? host : names.chatty);
     }
   });
@@ -242,6 +243,18 @@ describe('deployment files', () => {
     const compose = (await run('docker-compose', ['-f', 'compose.yml', 'config'], { cwd: deploy, env })).stdout;
     // The socket is mounted read-only wherever it is mounted.
     expect(compose).toContain('/var/run/docker.sock:/var/run/docker.sock:ro');
+    // Grafana reads ClickHouse as the read-only user of users.d/grafana-readonly.xml (a
+    // readonly profile), in the database the collectors write, never with the collectors' user.
+    expect(compose).toContain('grafana-readonly.xml:/etc/clickhouse-server/users.d/grafana-readonly.xml:ro');
+    expect(compose).toMatch(/SHIPLOG_GRAFANA_CLICKHOUSE_USER: grafana\n/);
+    const users = readFileSync(resolve(deploy, 'clickhouse/users.d/grafana-readonly.xml'), 'utf8');
+    expect(users).toMatch(/<grafana>[\s\S]*<profile>grafana_readonly<\/profile>/);
+    expect(users).toMatch(/<grafana_readonly>\s*<readonly>2<\/readonly>/);
+    const datasources = readFileSync(resolve(ROOT, 'dashboards/provisioning/datasources.yml'), 'utf8');
+    expect(datasources).toContain('username: $SHIPLOG_GRAFANA_CLICKHOUSE_USER');
+    expect(datasources).toContain('defaultDatabase: $SHIPLOG_CLICKHOUSE_DATABASE');
+    const withDb = (await run('docker-compose', ['-f', 'compose.yml', 'config'], { cwd: deploy, env: { ...env, SHIPLOG_CLICKHOUSE_DATABASE: 'logs_prod' } })).stdout;
+    expect(withDb.match(/SHIPLOG_CLICKHOUSE_DATABASE: logs_prod/g)?.length).toBe(3);
     const stack = (await run('docker-compose', ['-f', 'stack.yml', 'config'], { cwd: deploy, env })).stdout;
     expect(stack).toMatch(/mode: global/);
     expect(stack).toMatch(/read_only: true/);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Dashboard } from '@grafana/schema';
 import { DASHBOARDS, render } from '../../../dashboards/generate.js';
 
 const dir = resolve(import.meta.dirname, '../../../dashboards');
@@ -70,4 +71,25 @@ describe('Grafana dashboards', () => {
       }
     });
   }
+});
+
+describe("Grafana's own dashboard schema (@grafana/schema 13.2.3)", () => {
+  it('every dashboard is a Dashboard of its types (tsc checks generate.ts and this file; the types refuse what the schema lacks)', () => {
+    for (const make of Object.values(DASHBOARDS)) {
+      const d: Dashboard = make();
+      expect(d.schemaVersion).toBe(39);
+      expect(d.panels?.length).toBeGreaterThan(0);
+    }
+    // What the types refuse, so the check above means something: a misspelt panel field, a
+    // variable type Grafana does not have, a link without what the schema requires.
+    const refused: Dashboard[] = [
+      // @ts-expect-error gridPosition is not a panel field (gridPos is)
+      { title: 't', schemaVersion: 39, panels: [{ type: 'stat', gridPosition: { x: 0, y: 0, w: 1, h: 1 } }] },
+      // @ts-expect-error 'dropdown' is not a variable type
+      { title: 't', schemaVersion: 39, templating: { list: [{ name: 'v', type: 'dropdown' }] } },
+      // @ts-expect-error a link needs icon, targetBlank, tooltip (Grafana fills them when it loads a file without them)
+      { title: 't', schemaVersion: 39, links: [{ title: 'x', type: 'dashboards', tags: [], asDropdown: false, includeVars: false, keepTime: false }] },
+    ];
+    expect(refused).toHaveLength(3);
+  });
 });
