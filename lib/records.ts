@@ -66,9 +66,11 @@ export interface StatsRecord {
   /** Docker's read time (RFC 3339). */
   ts: string;
   cpu: { total_ns: number; user_ns: number; system_ns: number; periods: number; throttled_periods: number; throttled_ns: number; online_cpus?: number };
-  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number; failcnt?: number };
+  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number; failcnt?: number; max_usage?: number; swap?: number; mapped_file?: number };
   networks: Record<string, Record<string, number>>;
   blkio: { read_bytes: number; write_bytes: number };
+  /** Block I/O per device, keyed by its name (/dev/sda) or major:minor when the agent cannot name it. */
+  blkio_devices?: Record<string, { read_bytes: number; write_bytes: number }>;
   pids: number;
   /** The container's resource settings (from inspect), when the agent sends them. */
   spec?: ContainerSpec;
@@ -82,12 +84,13 @@ export interface MachineFacts {
   memory_bytes: number;
 }
 
-/** Resource settings as the kernel applies them: CFS period and quota (µs; quota 0: none), CPU shares, memory reservation (bytes; 0: none). */
+/** Resource settings as the kernel applies them: CFS period and quota (µs; quota 0: none), CPU shares, memory reservation (bytes; 0: none), memory + swap limit (bytes; 0: none). */
 export interface ContainerSpec {
   cpu_period: number;
   cpu_quota: number;
   cpu_shares: number;
   memory_reservation: number;
+  memory_swap?: number;
 }
 
 export interface EventRecord {

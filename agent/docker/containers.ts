@@ -36,7 +36,7 @@ interface InspectJson {
   Image?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null; Tty?: boolean; Env?: string[] | null };
   State?: { Running?: boolean; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
-  HostConfig?: { LogConfig?: { Type?: string }; CpuPeriod?: number; CpuQuota?: number; NanoCpus?: number; CpuShares?: number; MemoryReservation?: number };
+  HostConfig?: { LogConfig?: { Type?: string }; CpuPeriod?: number; CpuQuota?: number; NanoCpus?: number; CpuShares?: number; MemoryReservation?: number; Memory?: number; MemorySwap?: number };
   LogPath?: string;
 }
 
@@ -66,7 +66,8 @@ export async function inspectContainer(docker: DockerClient, id: string): Promis
  * The resource settings cAdvisor exports as container_spec_*, as the kernel applies them: the
  * CFS period (Docker leaves 0 for the kernel's 100 ms), the quota (`--cpus` is NanoCpus, which
  * Docker turns into a quota over that period; 0: none), the CPU shares (0: the default 1024)
- * and the memory reservation (0: none).
+ * the memory reservation (0: none) and the memory + swap limit: --memory-swap, or twice
+ * --memory when only that is set (Docker's default), 0 when unlimited (-1) or without a limit.
  */
 export function specOf(h: InspectJson['HostConfig']): ContainerSpec {
   const period = h?.CpuPeriod && h.CpuPeriod > 0 ? h.CpuPeriod : 100_000;
@@ -76,6 +77,7 @@ export function specOf(h: InspectJson['HostConfig']): ContainerSpec {
     cpu_quota: quota,
     cpu_shares: h?.CpuShares && h.CpuShares > 0 ? h.CpuShares : 1024,
     memory_reservation: h?.MemoryReservation && h.MemoryReservation > 0 ? h.MemoryReservation : 0,
+    memory_swap: h?.MemorySwap && h.MemorySwap > 0 ? h.MemorySwap : !h?.MemorySwap && h?.Memory && h.Memory > 0 ? 2 * h.Memory : 0,
   };
 }
 

@@ -9,9 +9,12 @@ export interface StatsSample {
   /** Docker's read time (RFC 3339). */
   ts: string;
   cpu: { total_ns: number; user_ns: number; system_ns: number; online_cpus: number; periods: number; throttled_periods: number; throttled_ns: number };
-  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number; failcnt: number };
+  /** max_usage (cgroup v1 only), swap (v1 with swap accounting), mapped_file: present when Docker reports them. */
+  memory: { usage: number; working_set: number; rss: number; cache: number; limit: number; failcnt: number; max_usage?: number; swap?: number; mapped_file?: number };
   networks: Record<string, { rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number; tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number }>;
   blkio: { read_bytes: number; write_bytes: number };
+  /** Block I/O per device, keyed by major:minor (the agent names them, see deviceName). */
+  blkio_devices: Record<string, { read_bytes: number; write_bytes: number }>;
   pids: number;
 }
 
@@ -22,9 +25,9 @@ interface StatsJson {
     online_cpus?: number;
     throttling_data?: { periods?: number; throttled_periods?: number; throttled_time?: number };
   };
-  memory_stats?: { usage?: number; limit?: number; failcnt?: number; stats?: Record<string, number> };
+  memory_stats?: { usage?: number; limit?: number; failcnt?: number; max_usage?: number; stats?: Record<string, number> };
   networks?: Record<string, { rx_bytes?: number; rx_packets?: number; rx_errors?: number; rx_dropped?: number; tx_bytes?: number; tx_packets?: number; tx_errors?: number; tx_dropped?: number }>;
-  blkio_stats?: { io_service_bytes_recursive?: { op?: string; value?: number }[] | null };
+  blkio_stats?: { io_service_bytes_recursive?: { major?: number; minor?: number; op?: string; value?: number }[] | null };
   pids_stats?: { current?: number };
 }
 
@@ -44,11 +47,24 @@ export function toSample(j: StatsJson, hostMemory: number): StatsSample {
   const th = j.cpu_stats?.throttling_data ?? {};
   let read = 0;
   let write = 0;
+  const devices: StatsSample['blkio_devices'] = {};
   for (const e of j.blkio_stats?.io_service_bytes_recursive ?? []) {
     const op = (e.op ?? '').toLowerCase();
-    if (op === 'read') read += e.value ?? 0;
-    else if (op === 'write') write += e.value ?? 0;
+    if (op !== 'read' && op !== 'write') continue;
+    const v = e.value ?? 0;
+    if (op === 'read') read += v;
+    else write += v;
+    if (e.major === undefined || e.minor === undefined) continue;
+    const d = (devices[`${e.major}:${e.minor}`] ??= { read_bytes: 0, write_bytes: 0 });
+    if (op === 'read') d.read_bytes += v;
+    else d.write_bytes += v;
   }
+  const optional = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const extra = {
+    max_usage: optional(m.max_usage),
+    swap: optional(st.total_swap ?? st.swap),
+    mapped_file: optional(st.total_mapped_file ?? st.mapped_file ?? st.file_mapped),
+  };
   const networks: StatsSample['networks'] = {};
   for (const [name, n] of Object.entries(j.networks ?? {})) {
     networks[name] = {
@@ -67,9 +83,10 @@ export function toSample(j: StatsJson, hostMemory: number): StatsSample {
       throttled_periods: th.throttled_periods ?? 0,
       throttled_ns: th.throttled_time ?? 0,
     },
-    memory: { usage, working_set: workingSet, rss, cache, limit, failcnt: m.failcnt ?? 0 },
+    memory: { usage, working_set: workingSet, rss, cache, limit, failcnt: m.failcnt ?? 0, ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)) },
     networks,
     blkio: { read_bytes: read, write_bytes: write },
+    blkio_devices: devices,
     pids: j.pids_stats?.current ?? 0,
   };
 }

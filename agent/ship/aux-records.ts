@@ -3,6 +3,7 @@
  * keyed by container id, with the same container metadata as log records.
  * Layouts: schema/stats-record.schema.json and schema/event-record.schema.json.
  */
+import { deviceName } from '../docker/block-devices.js';
 import type { ContainerMeta } from '../docker/containers.js';
 import { orchestration } from '../docker/containers.js';
 import type { StatsSample } from '../docker/stats.js';
@@ -23,8 +24,14 @@ export function containerFields(c: Pick<ContainerMeta, 'id' | 'name' | 'image' |
   };
 }
 
-export function statsRecord(host: string, c: ContainerMeta, s: StatsSample, machine?: MachineFacts): string {
-  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s, ...(c.spec ? { spec: c.spec } : {}), ...(machine ? { machine } : {}) };
+export function statsRecord(host: string, c: ContainerMeta, s: StatsSample, machine?: MachineFacts, nameDevice: (majorMinor: string) => string = deviceName): string {
+  const devices: NonNullable<StatsRecord['blkio_devices']> = {};
+  for (const [k, v] of Object.entries(s.blkio_devices)) {
+    const d = (devices[nameDevice(k)] ??= { read_bytes: 0, write_bytes: 0 });
+    d.read_bytes += v.read_bytes;
+    d.write_bytes += v.write_bytes;
+  }
+  const r: StatsRecord = { v: 1, type: 'stats', host, container: containerFields(c), ...s, blkio_devices: devices, ...(c.spec ? { spec: c.spec } : {}), ...(machine ? { machine } : {}) };
   return JSON.stringify(r);
 }
 

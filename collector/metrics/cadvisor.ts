@@ -117,6 +117,12 @@ const NS = 1e9;
 const net = (dir: 'rx' | 'tx', f: string) => (_e: ContainerState, s: StatsRecord): [Record<string, string>, number][] =>
   Object.entries(s.networks).map(([iface, v]) => [{ interface: iface }, v[`${dir}_${f}`] ?? 0]);
 
+/** Per device as cAdvisor labels it; a sample without per-device figures (an older agent's, or one rebuilt from storage) as device="". */
+const blk = (f: 'read_bytes' | 'write_bytes') => (_e: ContainerState, s: StatsRecord): [Record<string, string>, number][] => {
+  const devices = Object.entries(s.blkio_devices ?? {});
+  return devices.length ? devices.map(([device, v]) => [{ device }, v[f] ?? 0]) : [[{ device: '' }, s.blkio[f]]];
+};
+
 const DEFS: Def[] = [
   { name: 'container_cpu_usage_seconds_total', help: 'Cumulative cpu time consumed in seconds.', type: 'counter', extra: ['cpu'], value: (_e, s) => [[{ cpu: 'total' }, s.cpu.total_ns / NS]] },
   { name: 'container_cpu_user_seconds_total', help: 'Cumulative user cpu time consumed in seconds.', type: 'counter', value: (_e, s) => s.cpu.user_ns / NS },
@@ -129,6 +135,11 @@ const DEFS: Def[] = [
   { name: 'container_memory_rss', help: 'Size of RSS in bytes.', type: 'gauge', value: (_e, s) => s.memory.rss },
   { name: 'container_memory_cache', help: 'Number of bytes of page cache memory.', type: 'gauge', value: (_e, s) => s.memory.cache },
   { name: 'container_spec_memory_limit_bytes', help: 'Memory limit for the container (0 when unlimited).', type: 'gauge', value: (_e, s) => s.memory.limit },
+  // Where the engine reports them (max_usage and swap: cgroup v1; swap only with swap accounting).
+  { name: 'container_memory_max_usage_bytes', help: 'Maximum memory usage recorded in bytes.', type: 'gauge', value: (_e, s) => s.memory.max_usage },
+  { name: 'container_memory_swap', help: 'Container swap usage in bytes.', type: 'gauge', value: (_e, s) => s.memory.swap },
+  { name: 'container_memory_mapped_file', help: 'Size of memory mapped files in bytes.', type: 'gauge', value: (_e, s) => s.memory.mapped_file },
+  { name: 'container_spec_memory_swap_limit_bytes', help: 'Memory swap limit for the container: memory + swap, as Docker sets it (0 when unlimited).', type: 'gauge', value: (_e, s) => s.spec?.memory_swap },
   // A counter in cAdvisor, without the _total suffix promtool requires of one: typed a gauge here (rate() works on both).
   { name: 'container_memory_failcnt', help: 'Number of memory usage hits limits.', type: 'gauge', value: (_e, s) => s.memory.failcnt },
   { name: 'container_spec_memory_reservation_limit_bytes', help: 'Memory reservation for the container (0 when none).', type: 'gauge', value: (_e, s) => s.spec?.memory_reservation },
@@ -144,8 +155,8 @@ const DEFS: Def[] = [
   { name: 'container_network_transmit_packets_total', help: 'Cumulative count of packets transmitted.', type: 'counter', extra: ['interface'], value: net('tx', 'packets') },
   { name: 'container_network_transmit_errors_total', help: 'Cumulative count of errors encountered while transmitting.', type: 'counter', extra: ['interface'], value: net('tx', 'errors') },
   { name: 'container_network_transmit_packets_dropped_total', help: 'Cumulative count of packets dropped while transmitting.', type: 'counter', extra: ['interface'], value: net('tx', 'dropped') },
-  { name: 'container_fs_reads_bytes_total', help: 'Cumulative count of bytes read.', type: 'counter', value: (_e, s) => s.blkio.read_bytes },
-  { name: 'container_fs_writes_bytes_total', help: 'Cumulative count of bytes written.', type: 'counter', value: (_e, s) => s.blkio.write_bytes },
+  { name: 'container_fs_reads_bytes_total', help: 'Cumulative count of bytes read.', type: 'counter', extra: ['device'], value: blk('read_bytes') },
+  { name: 'container_fs_writes_bytes_total', help: 'Cumulative count of bytes written.', type: 'counter', extra: ['device'], value: blk('write_bytes') },
   { name: 'container_processes', help: 'Number of processes running inside the container.', type: 'gauge', value: (_e, s) => s.pids },
 ];
 

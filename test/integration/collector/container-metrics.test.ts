@@ -63,7 +63,7 @@ beforeAll(async () => {
     hog: { script: 'head -c 60m /dev/zero > /dev/shm/fill; sleep 600' },
     oomer: { script: "sleep 2; head -c 300m /dev/zero | tail", memory: '32m' },
     exiter: { script: 'sleep 1; exit 3' },
-    limited: { script: 'sleep 600', flags: ['--cpus', '0.5', '--cpu-shares', '512', '--memory-reservation', '16m'] },
+    limited: { script: 'sleep 600', flags: ['--cpus', '0.5', '--cpu-shares', '512', '--memory-reservation', '16m', '--memory', '48m', '--memory-swap', '96m'] },
   };
   for (const [name, s] of Object.entries(specs)) {
     const labels = { ...scope.labels, 'com.docker.compose.service': name };
@@ -120,9 +120,21 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     expect(engine - b).toBeLessThanOrEqual(since * cpus().length); // behind only by what it could burn since
   });
 
-  it('memory in use shows in the working set; the limit is 0 when unlimited', async () => {
+  it('memory in use shows in the working set; the limit is 0 when unlimited; peak and mapped files where the engine has them; block I/O by device', async () => {
     await waitFor(async () => (value(await scrape(), 'container_memory_working_set_bytes', ids.hog as string) ?? 0) > 40 * 2 ** 20, 60_000, 'the hog to hold 60 MiB');
-    expect(value(await scrape(), 'container_spec_memory_limit_bytes', ids.hog as string)).toBe(0);
+    const text = await scrape();
+    expect(value(text, 'container_spec_memory_limit_bytes', ids.hog as string)).toBe(0);
+    const engine = (await dockerApi<{ memory_stats: { max_usage?: number; usage: number; stats?: Record<string, number> } }>(`/containers/${ids.hog}/stats?stream=false&one-shot=true`)).memory_stats;
+    const mapped = engine.stats?.total_mapped_file ?? engine.stats?.mapped_file ?? engine.stats?.file_mapped;
+    if (mapped !== undefined) expect(value(text, 'container_memory_mapped_file', ids.hog as string)).toBeGreaterThanOrEqual(0);
+    // cgroup v1 reports a peak (v2 does not): at least what the hog holds.
+    if (engine.max_usage !== undefined) expect(value(text, 'container_memory_max_usage_bytes', ids.hog as string)).toBeGreaterThan(40 * 2 ** 20);
+    else expect(value(text, 'container_memory_max_usage_bytes', ids.hog as string)).toBeUndefined();
+    // Every block I/O series names its device; this engine reports no per-device figures (its
+    // cgroup charges no block I/O to containers here), so the totals carry device="".
+    const fs = text.split('\n').filter((l) => l.startsWith('container_fs_reads_bytes_total{') && l.includes(ids.hog as string));
+    expect(fs.length).toBeGreaterThan(0);
+    for (const l of fs) expect(l).toMatch(/device="(\/dev\/[^"]+|\d+:\d+|)"/);
   });
 
   it("resource settings as cAdvisor's container_spec_*: --cpus as a quota over the 100 ms period, shares, reservation; no quota series without one", async () => {
@@ -134,6 +146,10 @@ describe('container metrics (cAdvisor names) from the real dockerd', () => {
     expect(value(text, 'container_spec_cpu_shares', id)).toBe(512);
     expect(value(text, 'container_spec_memory_reservation_limit_bytes', id)).toBe(16 * 2 ** 20);
     expect(value(text, 'container_memory_failcnt', id)).toBeGreaterThanOrEqual(0);
+    // Memory + swap as the engine applies it: 96m, or unlimited (-1, so 0) on a kernel without swap accounting.
+    const hc = (await dockerApi<{ HostConfig: { MemorySwap: number } }>(`/containers/${id}/json`)).HostConfig;
+    expect(value(text, 'container_spec_memory_swap_limit_bytes', id)).toBe(hc.MemorySwap > 0 ? hc.MemorySwap : 0);
+    expect(value(text, 'container_spec_memory_limit_bytes', id)).toBe(48 * 2 ** 20);
     const burner = ids.burner as string;
     await waitFor(async () => value(await scrape(), 'container_spec_cpu_shares', burner) !== undefined, 60_000, 'a stats sample of the burner');
     expect(value(await scrape(), 'container_spec_cpu_quota', burner)).toBeUndefined();
