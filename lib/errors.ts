@@ -3,6 +3,9 @@
  * outside world failed (Docker, Kafka, the file system, configuration) and keeps the
  * original failure as `cause`.
  */
+import { statfsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 export const ERROR_CODES = {
   CONFIG_INVALID: 'SHIPLOG_CONFIG_INVALID',
   DOCKER_UNREACHABLE: 'SHIPLOG_DOCKER_UNREACHABLE',
@@ -121,8 +124,24 @@ export function isDiskFull(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether the filesystem holding `dir` (or its nearest existing parent) has less than 1 MiB
+ * free: a full disk also shows as other errors (the engine reading back a table definition it
+ * could not write says "Empty query").
+ */
+export function diskFullAt(dir: string): boolean {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      const s = statfsSync(d);
+      return s.bavail * s.bsize < 1024 * 1024;
+    } catch {
+      if (d === dirname(d)) return false;
+    }
+  }
+}
+
 /** The one line for a start-up failure: what to do first when the disk under `dir` is full. */
 export function startupFailure(err: unknown, dir: string): string {
-  if (isDiskFull(err)) return `the disk holding SHIPLOG_DATA_DIR (${dir}) is full: free some space there or point SHIPLOG_DATA_DIR elsewhere (${describe(err)})`;
+  if (isDiskFull(err) || diskFullAt(dir)) return `the disk holding SHIPLOG_DATA_DIR (${dir}) is full: free some space there or point SHIPLOG_DATA_DIR elsewhere (${describe(err)})`;
   return describe(err);
 }
