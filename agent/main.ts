@@ -5,6 +5,7 @@ import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { DockerUnreachableError, describe } from '../lib/errors.js';
 import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
+import { startTracing } from '../lib/tracing.js';
 import type { Env } from '../lib/env-config.js';
 import { Agent } from './agent.js';
 import { loadAgentConfig } from './config.js';
@@ -16,6 +17,7 @@ import { KafkaTransport } from './ship/kafka-transport.js';
 export async function runAgent(env: Env): Promise<number> {
   const config = loadAgentConfig(env, { requireKafka: true });
   const log = createLogger('shiplog-agent', config.logLevel, config.logFormat);
+  const tracing = await startTracing('shiplog-agent', env, log);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_agent_process_');
   const docker = new DockerClient(config.docker);
@@ -52,6 +54,7 @@ export async function runAgent(env: Env): Promise<number> {
     } else log.fatal({ err: describe(err) }, 'agent failed to start');
     await transport.stop().catch(() => undefined);
     await app.close();
+    await tracing.shutdown();
     log.flush();
     return 1;
   }
@@ -63,6 +66,7 @@ export async function runAgent(env: Env): Promise<number> {
     async () => {
       await app.close();
       await agent.stop(Math.max(100, config.stopTimeoutMs - 1000));
+      await tracing.shutdown();
     },
     config.stopTimeoutMs,
   );

@@ -8,6 +8,7 @@ import type { Env } from '../lib/env-config.js';
 import { createKafka } from '../lib/kafka.js';
 import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
+import { startTracing } from '../lib/tracing.js';
 import { loadCollectorConfig } from './config.js';
 import { LogConsumer } from './consume/consumer.js';
 import { DeadLetters } from './consume/dlq.js';
@@ -23,6 +24,7 @@ import { Backoff, sleep } from '../lib/retry.js';
 export async function runCollector(env: Env): Promise<number> {
   const cfg = loadCollectorConfig(env);
   const log = createLogger('shiplog-collector', cfg.logLevel, cfg.logFormat);
+  const tracing = await startTracing('shiplog-collector', env, log);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_collector_process_');
   let consumer: LogConsumer | undefined;
@@ -115,5 +117,6 @@ export async function runCollector(env: Env): Promise<number> {
     await dlq.stop();
     await app.close();
     await store?.close();
+    await tracing.shutdown();
   }, cfg.stopTimeoutMs);
 }

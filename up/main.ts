@@ -21,6 +21,7 @@ import type { Env } from '../lib/env-config.js';
 import { checkCanListen, explainListenError } from '../lib/listen.js';
 import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
+import { startTracing } from '../lib/tracing.js';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 
 export async function runUp(env: Env): Promise<number> {
@@ -57,6 +58,7 @@ export async function runUp(env: Env): Promise<number> {
   const agentCfg = loadAgentConfig(env, { requireKafka: false });
   const colCfg = loadCollectorConfig({ ...env, SHIPLOG_KAFKA_BROKERS: '127.0.0.1:9' }, { httpAddress: '127.0.0.1' });
   const log = createLogger('shiplog', agentCfg.logLevel, agentCfg.logFormat);
+  const tracing = await startTracing('shiplog', env, log);
   const registry = new Registry();
   registerProcessMetrics(registry, 'shiplog_process_');
   const containers = new CadvisorState(colCfg.containerTtlMs, colCfg.containerLabels);
@@ -132,6 +134,7 @@ export async function runUp(env: Env): Promise<number> {
     await app.close();
     await agent.stop(Math.max(100, colCfg.stopTimeoutMs - 1000));
     await store.close();
+    await tracing.shutdown();
   }, colCfg.stopTimeoutMs);
 }
 

@@ -3,13 +3,17 @@
  * request in flight, partition chosen by the container id (Java-compatible murmur2), gzip.
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import kafkajs, { type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
-import { KafkaError } from '../../lib/errors.js';
+import { describe, KafkaError } from '../../lib/errors.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../lib/kafka.js';
 import type { Logger } from '../../lib/logger.js';
+import { traceHeaders } from '../../lib/tracing.js';
 import type { LogRecord, RecordCursor } from './record.js';
 import { TooLargeError, type OutRecord, type SendResult, type Transport } from './transport.js';
 import { after } from './checkpoint-store.js';
+
+const tracer = trace.getTracer('shiplog-agent');
 
 // kafkajs is CommonJS: take the values from its default export.
 const { CompressionTypes, ConfigResourceTypes, Partitioners } = kafkajs;
@@ -86,13 +90,36 @@ export class KafkaTransport implements Transport {
   }
 
   async send(records: OutRecord[]): Promise<SendResult> {
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': this.cfg.topic,
+      'messaging.batch.message_count': records.length,
+    };
+    return tracer.startActiveSpan(`send ${this.cfg.topic}`, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
+      try {
+        return await this.sendTraced(records);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: describe(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async sendTraced(records: OutRecord[]): Promise<SendResult> {
     const producer = this.producer;
     if (!producer) throw new KafkaError('producer not started');
     const counts = new Map<number, number>();
+    // The send's trace context rides on every record (none without a tracer: no header bytes).
+    const carrier = traceHeaders();
+    const headers = Object.keys(carrier).length ? carrier : undefined;
     const messages = records.map((r) => {
       const partition = this.partitionOf(r.key);
       counts.set(partition, (counts.get(partition) ?? 0) + 1);
-      return { key: r.key, value: r.value, partition };
+      return { key: r.key, value: r.value, partition, headers };
     });
     let meta;
     try {

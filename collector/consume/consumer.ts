@@ -8,7 +8,8 @@
  * When storage (or the DLQ) fails, the batch is retried with backoff while heartbeating;
  * no offset moves until it succeeds.
  */
-import { trace, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { linksFromHeaders } from '../../lib/tracing.js';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { describe } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -188,7 +189,18 @@ export class LogConsumer {
     if (!kind) throw new KafkaJSNonRetriableError(`no record kind for topic ${topic}`);
     if (kind === LOGS) this.cfg.beforeBatch?.();
     const last = batch.lastOffset();
-    await tracer.startActiveSpan('shiplog.consume_batch', { attributes: { 'messaging.destination.name': topic, 'messaging.kafka.partition': partition, 'messaging.batch.message_count': batch.messages.length } }, async (span) => {
+    // Semantic conventions for messaging (a batch: links to the records' send contexts).
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': topic,
+      'messaging.destination.partition.id': String(partition),
+      'messaging.consumer.group.name': this.cfg.groupId,
+      'messaging.batch.message_count': batch.messages.length,
+    };
+    const links = linksFromHeaders(batch.messages.map((m) => m.headers));
+    await tracer.startActiveSpan(`process ${topic}`, { kind: SpanKind.CONSUMER, attributes, links }, async (span) => {
       try {
         const storedUpTo = await this.retry('read stored offsets', () => this.storedUpTo(kind, topic, partition), p);
         const target: IngestTarget = {

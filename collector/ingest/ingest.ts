@@ -8,7 +8,7 @@
  * the store is unreachable (offsets stay put), `shiplog up` fails the send (the shipper
  * retries it with the same offsets, hence the same tokens). Either way nothing is stored twice.
  */
-import { trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import type { LogRecord } from '../../lib/records.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -145,7 +145,8 @@ async function ingestLogs(kind: LogKind, b: IngestBatch, target: IngestTarget, c
   if (rows === 0) return { skipped, rows: 0, refused: 0, rejected: rejected.length };
   const times = enc.lineTimesMs;
   const data = enc.take();
-  const refused = await tracer.startActiveSpan('shiplog.insert', { attributes: { 'db.system': 'clickhouse', 'db.collection.name': kind.table, 'db.operation.batch.size': rows } }, async (span) => {
+  const dbAttributes = { 'db.system.name': 'clickhouse', 'db.namespace': target.store.database, 'db.collection.name': kind.table, 'db.operation.name': 'INSERT', 'db.operation.batch.size': rows };
+  const refused = await tracer.startActiveSpan(`INSERT ${kind.table}`, { kind: SpanKind.CLIENT, attributes: dbAttributes }, async (span) => {
     try {
       return await storeLogRows({
         records: accepted,
