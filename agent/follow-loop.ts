@@ -107,6 +107,7 @@ export async function followContainer(ctx: FollowContext, c: ContainerState): Pr
       multiline,
       multilineLimits: { maxLines: config.multilineMaxLines, maxBytes: ctx.maxLineBytes },
       multilineFlushMs: config.multilineFlushMs,
+      shortPiecesArePartial: docker.engine === 'podman',
       since: startFrom(meta, config, checkpoints),
       follow,
     };

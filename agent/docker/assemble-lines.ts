@@ -71,6 +71,12 @@ export class LineAssembler {
     /** TTY streams end lines in "\r\n" (the terminal's ONLCR); the "\r" is not the program's. */
     private readonly tty: boolean,
     resumeFrom?: Cursor,
+    /**
+     * Podman: its log keeps each write() of the program as a piece (conmon's partial entries),
+     * so a short piece without newline is the start of a line, not a whole one; an unterminated
+     * end of output still comes out at the stream's end (flush).
+     */
+    private readonly shortPiecesArePartial = false,
   ) {
     if (resumeFrom) {
       this.skipTs = resumeFrom.ts;
@@ -141,7 +147,7 @@ export class LineAssembler {
     // Docker cuts long lines into pieces of exactly DOCKER_PARTIAL_SIZE bytes; a shorter piece
     // without newline is the last one (the `local` driver drops the last piece's newline) or
     // the unterminated end of the output.
-    const complete = hasNl || whole.length < DOCKER_PARTIAL_SIZE;
+    const complete = hasNl || (!this.shortPiecesArePartial && whole.length < DOCKER_PARTIAL_SIZE);
     const c = shipped ? whole.subarray(shipped) : whole;
     this.midLine = !complete;
     this.lastContent = whole;

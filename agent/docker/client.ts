@@ -54,9 +54,17 @@ export class DockerClient {
     return this.apiVersion;
   }
 
+  private engineKind: 'docker' | 'podman' = 'docker';
+
+  /** Which engine answers (its /version Components): Podman writes a line in pieces as the program wrote them. */
+  get engine(): 'docker' | 'podman' {
+    return this.engineKind;
+  }
+
   /** GET /version without a version prefix and settle on min(daemon, ours). */
   async negotiate(): Promise<string> {
-    const info = (await this.getJson('/version', {}, false)) as { ApiVersion?: string; MinAPIVersion?: string };
+    const info = (await this.getJson('/version', {}, false)) as { ApiVersion?: string; MinAPIVersion?: string; Components?: { Name?: unknown }[] };
+    this.engineKind = (info.Components ?? []).some((c) => typeof c?.Name === 'string' && /podman/i.test(c.Name)) ? 'podman' : 'docker';
     const daemon = info.ApiVersion ?? MIN_API_VERSION;
     this.apiVersion = compareApiVersions(daemon, MAX_API_VERSION) < 0 ? daemon : MAX_API_VERSION;
     return this.apiVersion;

@@ -20,6 +20,8 @@ export interface LineFlowOptions {
   multiline?: MultilineSpec;
   multilineLimits: MultilineLimits;
   multilineFlushMs: number;
+  /** A piece without newline is part of a line even when short (Podman, see LineAssembler). */
+  shortPiecesArePartial?: boolean;
 }
 
 export class LineFlow {
@@ -51,8 +53,8 @@ export class LineFlow {
     /** Says so in the log the first time entries come again (the API stream only; file mode re-reads on purpose). */
     private readonly reportReplays = true,
   ) {
-    this.out = new LineAssembler(STDOUT, opts.maxLineBytes, meta.tty, resume?.stdout);
-    this.err = new LineAssembler(STDERR, opts.maxLineBytes, meta.tty, resume?.stderr);
+    this.out = new LineAssembler(STDOUT, opts.maxLineBytes, meta.tty, resume?.stdout, opts.shortPiecesArePartial);
+    this.err = new LineAssembler(STDERR, opts.maxLineBytes, meta.tty, resume?.stderr, opts.shortPiecesArePartial);
     if (opts.multiline) {
       this.mlOut = new MultilineMerger(opts.multiline, opts.multilineLimits);
       this.mlErr = new MultilineMerger(opts.multiline, opts.multilineLimits);

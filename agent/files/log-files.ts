@@ -50,7 +50,8 @@ export async function logFilesFor(config: AgentConfig, info: () => Promise<unkno
   pinThread.warm();
   return {
     pathOf(meta) {
-      if (meta.logDriver !== 'json-file' || !meta.logPath.startsWith(`${engineRoot}/`)) return undefined;
+      // Docker's json-file is <id>-json.log; Podman says json-file for its k8s-file logs (ctr.log), another format.
+      if (meta.logDriver !== 'json-file' || !meta.logPath.startsWith(`${engineRoot}/`) || !meta.logPath.endsWith('-json.log')) return undefined;
       return root + meta.logPath.slice(engineRoot.length);
     },
   };

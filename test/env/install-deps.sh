@@ -14,6 +14,8 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 # The web page is tested in headless Chromium (Debian's package; puppeteer-core drives it, nothing is downloaded).
 command -v chromium >/dev/null || need+=(chromium)
+# The agent is tested on Podman's Docker-compatible API too (test/env/podman.sh).
+command -v podman >/dev/null || need+=(podman)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2

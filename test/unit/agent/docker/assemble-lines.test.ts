@@ -14,6 +14,19 @@ function run(a: LineAssembler, entries: LogEntry[], flush = false): Line[] {
 }
 
 describe('LineAssembler', () => {
+  it("Podman: a short piece without newline starts a line (the program's write), joined with what follows; an unterminated end still comes out", () => {
+    const pieces = [entry(T(1), 'podman-line-'), entry(T(1), '263\n'), entry(T(2), 'abc'), entry(T(3), 'def\n'), entry(T(4), 'prompt> ')];
+    const a = new LineAssembler(STDOUT, 1 << 20, false, undefined, true);
+    const lines = run(a, pieces);
+    a.flush((l) => lines.push(l));
+    expect(lines.map((l) => l.msg.toString())).toEqual(['podman-line-263', 'abcdef', 'prompt> ']);
+    // The cursor after a joined line counts every piece it took: resuming skips them all.
+    expect(lines[1]?.cursor).toEqual({ ts: T(3), n: 1 });
+    expect(lines[1]?.ts).toBe(T(2));
+    // Docker's json-file never has short pieces without newline but at the end of output (and the local driver drops newlines): each is a line.
+    expect(run(new LineAssembler(STDOUT, 1 << 20, false), pieces.slice(0, 2)).map((l) => l.msg.toString())).toEqual(['podman-line-', '263']);
+  });
+
   it('strips the newline and counts entries per timestamp in the cursor', () => {
     const piece = 'x'.repeat(DOCKER_PARTIAL_SIZE);
     const lines = run(new LineAssembler(STDOUT, 1 << 20, false), [entry(T(1), 'a\n'), entry(T(2), piece), entry(T(2), 'b\r\n'), entry(T(3), '\n')]);
