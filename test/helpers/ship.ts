@@ -25,7 +25,16 @@ export async function shipContainers(specs: ContainerSpec[], expectedLines: numb
   try {
     for (const s of specs) containers.push(await runContainer({ ...s, labels: { ...s.labels, ...scope.labels } }));
     for (const c of containers) await waitExit(c.id);
-    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) >= expectedLines, 120_000, `${expectedLines} lines shipped`);
+    // As long as it makes progress: a loaded CI machine (image builds, a fuzz run beside) can
+    // take minutes for what an idle one ships in seconds. Stalled for a minute is a failure.
+    let last = -1;
+    let movedAt = Date.now();
+    await waitFor(async () => {
+      const n = await agent.metric('shiplog_agent_lines_shipped_total');
+      if (n !== last) [last, movedAt] = [n, Date.now()];
+      if (Date.now() - movedAt > 60_000) throw new Error(`shipping stalled at ${n} of ${expectedLines} lines for 60 s`);
+      return n >= expectedLines;
+    }, 600_000, `${expectedLines} lines shipped`);
   } finally {
     await agent.stop();
     data.cleanup();

@@ -95,5 +95,5 @@ describe('collector with a ClickHouse server backend', () => {
     await waitFor(() => groupCaughtUp(group, `${prefix}.logs`), 120_000, 'the collector to catch up');
     expect((await fetch(`${collector.url}/readyz`)).status).toBe(200);
     expect(await totals(ep)).toEqual({ total: 16_000, uniq: 16_000 });
-  }, 240_000);
+  }, 600_000);
 });
