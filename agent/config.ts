@@ -23,6 +23,8 @@ export interface AgentConfig {
     gzipLevel: number;
     partitions: number;
     replicationFactor: number;
+    /** 0: the broker's default. */
+    minInsyncReplicas: number;
     maxMessageBytes: number;
   };
   http: { address: string; port: number };
@@ -62,7 +64,8 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_KAFKA_COMPRESSION', default: 'gzip', help: 'gzip, zstd (needs Node >= 22.15 on agents and collectors) or none.' },
   { name: 'SHIPLOG_KAFKA_GZIP_LEVEL', default: '1', help: 'gzip level 1 (fastest) to 9 (smallest).' },
   { name: 'SHIPLOG_KAFKA_PARTITIONS', default: '6', help: 'Partitions of <prefix>.logs if the agent creates it.' },
-  { name: 'SHIPLOG_KAFKA_REPLICATION_FACTOR', default: '-1', help: 'Replication factor if the agent creates the topic (-1: the broker\'s default).' },
+  { name: 'SHIPLOG_KAFKA_REPLICATION_FACTOR', default: '-1', help: 'Replication factor if the agent creates the topic (-1: the broker\'s default). In a cluster: 3.' },
+  { name: 'SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS', default: '0', help: 'min.insync.replicas of topics the agent creates (0: the broker\'s default). With 3 replicas, 2: a write is acknowledged once two brokers have it, and one broker may be down.' },
   { name: 'SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', default: '16MiB', help: 'max.message.bytes of a topic the agent creates.' },
   { name: 'SHIPLOG_AGENT_ADDRESS', default: '0.0.0.0', help: 'Address of the agent\'s HTTP server (/metrics, /healthz).' },
   { name: 'SHIPLOG_AGENT_PORT', default: '9881', help: 'Port of the agent\'s HTTP server (0 = any free port).' },
@@ -121,6 +124,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
       gzipLevel: r.int('SHIPLOG_KAFKA_GZIP_LEVEL', 1, 1, 9),
       partitions: r.int('SHIPLOG_KAFKA_PARTITIONS', 6, 1, 10_000),
       replicationFactor: r.int('SHIPLOG_KAFKA_REPLICATION_FACTOR', -1, -1, 100),
+      minInsyncReplicas: r.int('SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS', 0, 0, 100),
       maxMessageBytes,
     },
     http: { address: r.string('SHIPLOG_AGENT_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_AGENT_PORT', 9881, 0, 65535) },
@@ -151,6 +155,8 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
     dockerRoot: r.raw('SHIPLOG_DOCKER_ROOT') || undefined,
   };
   if (cfg.dockerRoot !== undefined && !cfg.dockerRoot.startsWith('/')) r.problem(`SHIPLOG_DOCKER_ROOT: "${cfg.dockerRoot}" is not an absolute path`);
+  const { replicationFactor: rf, minInsyncReplicas: isr } = cfg.kafka;
+  if (rf > 0 && isr > rf) r.problem(`SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS: ${isr} is more than SHIPLOG_KAFKA_REPLICATION_FACTOR ${rf}: no write could ever be acknowledged`);
   r.done();
   return cfg;
 }

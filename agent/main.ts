@@ -31,6 +31,7 @@ export async function runAgent(env: Env): Promise<number> {
       gzipLevel: config.kafka.gzipLevel,
       partitions: config.kafka.partitions,
       replicationFactor: config.kafka.replicationFactor,
+      minInsyncReplicas: config.kafka.minInsyncReplicas,
       maxMessageBytes: config.kafka.maxMessageBytes,
     },
     log.child({ part: 'kafka' }),

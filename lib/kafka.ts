@@ -62,7 +62,7 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
 export async function ensureTopics(
   admin: Admin,
   wanted: string[],
-  o: { partitions: number; replicationFactor?: number; maxMessageBytes: number },
+  o: { partitions: number; replicationFactor?: number; minInsyncReplicas?: number; maxMessageBytes: number },
 ): Promise<string[]> {
   const existing = await admin.listTopics();
   const missing = wanted.filter((t) => !existing.includes(t));
@@ -74,7 +74,7 @@ export async function ensureTopics(
         topic,
         numPartitions: o.partitions,
         replicationFactor: o.replicationFactor ?? -1,
-        configEntries: [{ name: 'max.message.bytes', value: String(o.maxMessageBytes) }],
+        configEntries: [{ name: 'max.message.bytes', value: String(o.maxMessageBytes) }, ...(o.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(o.minInsyncReplicas) }] : [])],
       })),
     });
   } catch (err) {
