@@ -29,6 +29,8 @@ export interface KafkaTransportConfig {
   /** Partitions for the topic if the agent has to create it. */
   partitions: number;
   replicationFactor: number;
+  /** min.insync.replicas of topics created here (0: the broker's default). */
+  minInsyncReplicas?: number;
   /** Topic max.message.bytes if the agent creates it (lines up to this size fit in a record). */
   maxMessageBytes: number;
 }
@@ -41,6 +43,9 @@ export class KafkaTransport implements Transport {
   private partitionMeta: PartitionMetadata[] = [];
   private readonly partitioner = Partitioners.DefaultPartitioner();
   maxRecordBytes: number;
+
+  /** Sends whose answer lacked some partitions, which were sent again (see sendTraced). */
+  unansweredResends = 0;
 
   constructor(private readonly cfg: KafkaTransportConfig, private readonly log: Logger) {
     this.target = `kafka:${cfg.topic}`;
@@ -121,24 +126,43 @@ export class KafkaTransport implements Transport {
       counts.set(partition, (counts.get(partition) ?? 0) + 1);
       return { key: r.key, value: r.value, partition, headers };
     });
-    let meta;
-    try {
-      meta = await producer.sendBatch({
-        acks: -1,
-        compression: this.compression(),
-        topicMessages: [{ topic: this.cfg.topic, messages }],
-      });
-    } catch (err) {
-      const type = (err as { type?: string; cause?: { type?: string } }).type ?? (err as { cause?: { type?: string } }).cause?.type;
-      if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') {
-        throw new TooLargeError(`${this.cfg.topic} refused a batch as too large (topic max.message.bytes ${this.maxRecordBytes})`, { cause: err });
-      }
-      throw new KafkaError(`produce to ${this.cfg.topic} failed`, err);
-    }
+    // kafkajs 2.2.4 can answer a batch without some of its partitions: a retry after a leader
+    // moved skips a broker that answered the first attempt, even when that broker now leads a
+    // partition whose request failed (sendMessages.js, brokersWithoutResponse), and reports
+    // success. A three-broker test lost acknowledged lines that way when a leader was killed.
+    // So every partition sent must be in the answer; the missing ones are sent again (their
+    // sequence numbers were rolled back, so the broker cannot mistake them for duplicates).
     const nextOffsets = new Map<number, string>();
-    for (const m of meta) {
-      const n = counts.get(m.partition) ?? 0;
-      if (m.baseOffset !== undefined && n > 0) nextOffsets.set(m.partition, (BigInt(m.baseOffset) + BigInt(n)).toString());
+    let todo = messages;
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      if (attempt === 10) throw new KafkaError(`produce to ${this.cfg.topic}: partitions ${[...new Set(todo.map((m) => m.partition))].join(',')} still unanswered after ${attempt} sends`);
+      let meta;
+      try {
+        meta = await producer.sendBatch({
+          acks: -1,
+          compression: this.compression(),
+          topicMessages: [{ topic: this.cfg.topic, messages: todo }],
+        });
+      } catch (err) {
+        const type = (err as { type?: string; cause?: { type?: string } }).type ?? (err as { cause?: { type?: string } }).cause?.type;
+        if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') {
+          throw new TooLargeError(`${this.cfg.topic} refused a batch as too large (topic max.message.bytes ${this.maxRecordBytes})`, { cause: err });
+        }
+        throw new KafkaError(`produce to ${this.cfg.topic} failed`, err);
+      }
+      const answered = new Set<number>();
+      for (const m of meta) {
+        if (m.topicName !== this.cfg.topic || m.errorCode !== 0) continue;
+        answered.add(m.partition);
+        const n = counts.get(m.partition) ?? 0;
+        if (m.baseOffset !== undefined && n > 0) nextOffsets.set(m.partition, (BigInt(m.baseOffset) + BigInt(n)).toString());
+      }
+      const unanswered = todo.filter((m) => !answered.has(m.partition));
+      if (unanswered.length) {
+        this.unansweredResends++;
+        this.log.warn({ topic: this.cfg.topic, partitions: [...new Set(unanswered.map((m) => m.partition))], records: unanswered.length }, 'Kafka client reported a send done without an answer for some partitions; sending those records again');
+      }
+      todo = unanswered;
     }
     return { nextOffsets };
   }
