@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Integration test files that run alone, after the rest. */
-const ALONE = ['test/integration/agent/file-mode.test.ts'];
+const ALONE = ['test/integration/agent/file-mode.test.ts', 'test/integration/cluster/*.test.ts'];
 
 /** What both integration projects share: the real dockerd and broker, separate processes. */
 const INTEGRATION = { globalSetup: ['test/env/global-setup.ts'], hookTimeout: 120_000, pool: 'forks' as const };

@@ -7,6 +7,8 @@
 # Jars are cached in ${SHIPLOG_TEST_CACHE:-~/.cache/shiplog-test}/kafka-<version>/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=kafka-props.sh
+. "$here/kafka-props.sh"
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
 cache=${SHIPLOG_TEST_CACHE:-$HOME/.cache/shiplog-test}
 # The pom's content names the cache, so a changed dependency list fetches anew.
@@ -27,39 +29,14 @@ start() {
   fetch
   mkdir -p "$dir/data"
   local cport=$((port + 1))
-  cat > "$dir/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
-num.partitions=1
+  { node_props 1 "1@127.0.0.1:$cport" "$port" "$cport" "$dir/data"
+    cat <<PROPS
 offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-message.max.bytes=16777216
-replica.fetch.max.bytes=16777216
-auto.create.topics.enable=false
-log.retention.hours=24
 PROPS
-  cat > "$dir/log4j2.properties" <<PROPS
-status = warn
-appender.file.type = File
-appender.file.name = file
-appender.file.fileName = $dir/broker.log
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.file.ref = file
-logger.kafka.name = kafka
-logger.kafka.level = info
-PROPS
+  } > "$dir/server.properties"
+  log4j_props "$dir/broker.log" > "$dir/log4j2.properties"
   local cp="$jars/*"
   local jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties")
   if [ ! -f "$dir/data/meta.properties" ]; then

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A three-node Apache Kafka (KRaft) cluster on 127.0.0.1 for the cluster tests: each node is
+# broker and controller (a quorum of three), same jars as kafka.sh.
+#   kafka-cluster.sh start <dir> <port>   nodes 1..3 on <port>, <port>+2, <port>+4 (controllers +1);
+#                                          prints the bootstrap list when all three answer
+#   kafka-cluster.sh kill <dir> <node>     SIGKILL one node (its data stays)
+#   kafka-cluster.sh halt <dir> <node>     stop one node cleanly (SIGTERM)
+#   kafka-cluster.sh restart <dir> <node>  start a stopped node again; waits until it serves
+#   kafka-cluster.sh stop <dir>            stop every node and remove <dir>
+# Internal topics are replicated three times with min.insync.replicas 2, as in production.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+jars=$(bash "$here/kafka.sh" jars)
+# shellcheck source=kafka-props.sh
+. "$here/kafka-props.sh"
+
+props() {
+  local dir=$1 node=$2 base=$3
+  local port=$((base + (node - 1) * 2))
+  local voters="1@127.0.0.1:$((base + 1)),2@127.0.0.1:$((base + 3)),3@127.0.0.1:$((base + 5))"
+  { node_props "$node" "$voters" "$port" "$((port + 1))" "$dir/node$node/data"
+    cat <<PROPS
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+replica.lag.time.max.ms=10000
+unclean.leader.election.enable=false
+PROPS
+  } > "$dir/node$node/server.properties"
+  log4j_props "$dir/node$node/broker.log" > "$dir/node$node/log4j2.properties"
+}
+
+jvm() {
+  echo "-Xms128m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile=$1/log4j2.properties"
+}
+
+launch() {
+  local dir=$1 node=$2
+  local nd="$dir/node$node"
+  # shellcheck disable=SC2046
+  setsid java $(jvm "$nd") -cp "$jars/*" kafka.Kafka "$nd/server.properties" >"$nd/stdout.log" 2>&1 < /dev/null &
+  echo $! > "$nd/kafka.pid"
+}
+
+wait_up() {
+  local dir=$1 node=$2 base; base=$(cat "$dir/base-port")
+  local port=$((base + (node - 1) * 2))
+  for _ in $(seq 1 600); do
+    if grep -q 'Kafka Server started' "$dir/node$node/broker.log" "$dir/node$node/stdout.log" 2>/dev/null \
+      && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$(cat "$dir/node$node/kafka.pid")" 2>/dev/null; then
+      echo "kafka-cluster.sh: node $node exited:" >&2; tail -n 30 "$dir/node$node/stdout.log" "$dir/node$node/broker.log" >&2 || true; return 1
+    fi
+    sleep 0.2
+  done
+  echo "kafka-cluster.sh: node $node did not start within 120 s" >&2; return 1
+}
+
+stop_node() {
+  local dir=$1 node=$2 sig=$3
+  local pidf="$dir/node$node/kafka.pid"
+  [ -f "$pidf" ] || return 0
+  local pid; pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "-$sig" "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" || true
+  fi
+  rm -f "$pidf"
+  # A restart must not see the old log's "started" line.
+  [ -f "$dir/node$node/broker.log" ] && mv "$dir/node$node/broker.log" "$dir/node$node/broker.log.$(date +%s%N)"
+  return 0
+}
+
+case "${1:-}" in
+  start)
+    dir=${2:?dir}; base=${3:?port}
+    mkdir -p "$dir"; echo "$base" > "$dir/base-port"
+    cid=$(java -cp "$jars/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    for n in 1 2 3; do
+      mkdir -p "$dir/node$n/data"
+      props "$dir" "$n" "$base"
+      # shellcheck disable=SC2046
+      java $(jvm "$dir/node$n") -cp "$jars/*" kafka.tools.StorageTool format -t "$cid" -c "$dir/node$n/server.properties" >"$dir/node$n/format.log" 2>&1 \
+        || { echo "kafka-cluster.sh: format of node $n failed:" >&2; cat "$dir/node$n/format.log" >&2; exit 1; }
+    done
+    for n in 1 2 3; do launch "$dir" "$n"; done
+    for n in 1 2 3; do wait_up "$dir" "$n" || { for m in 1 2 3; do stop_node "$dir" "$m" 9; done; exit 1; }; done
+    echo "127.0.0.1:$base,127.0.0.1:$((base + 2)),127.0.0.1:$((base + 4))"
+    ;;
+  kill) stop_node "${2:?dir}" "${3:?node}" 9 ;;
+  halt) stop_node "${2:?dir}" "${3:?node}" TERM ;;
+  restart) launch "${2:?dir}" "${3:?node}"; wait_up "$2" "$3" ;;
+  stop) dir=${2:?dir}; for n in 1 2 3; do stop_node "$dir" "$n" TERM; done; rm -rf "$dir" ;;
+  *) echo "usage: kafka-cluster.sh start <dir> <port> | kill|halt|restart <dir> <node> | stop <dir>" >&2; exit 2 ;;
+esac

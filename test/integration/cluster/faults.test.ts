@@ -1,0 +1,177 @@
+/**
+ * A three-broker Kafka cluster (KRaft, test/env/kafka-cluster.sh), topics with three replicas and
+ * min.insync.replicas 2 (the agent's settings), an agent, two collectors and a store (the
+ * ClickHouse HTTP endpoint over chDB). While four containers write sequence-numbered lines:
+ * the leader of the busiest partition is SIGKILLed and brought back; the three brokers are
+ * restarted one by one; a collector is SIGKILLed and another added. After each, every line is
+ * stored exactly once, each container's lines in order, and the collectors are ready.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
+import { runCleanups } from '../../helpers/cleanup.js';
+import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
+import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
+import { freePorts } from '../../helpers/ports.js';
+import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
+
+const run = promisify(execFile);
+const CLUSTER = resolve(import.meta.dirname, '../../env/kafka-cluster.sh');
+const cleanups: (() => Promise<void> | void)[] = [];
+let dir: ReturnType<typeof tempDir>;
+let brokers = '';
+let ep: ChdbEndpoint;
+
+const cluster = (...args: string[]) => run('bash', [CLUSTER, ...args], { timeout: 180_000 }).then((r) => r.stdout.trim());
+
+const N = 4;
+const LINES = 20_000;
+
+interface Run {
+  topic: string;
+  admin: kafkajs.Admin;
+  agent: AgentProcess;
+  collectors: AgentProcess[];
+  /** Starts one more collector in the group. */
+  addCollector(): Promise<AgentProcess>;
+}
+
+/**
+ * Agent, two collectors and four containers writing numbered lines over ~20 s; `fault` runs once
+ * 15 % of the lines are shipped. Then: every line stored once, each container's in order.
+ */
+async function underLoad(fault: (r: Run) => Promise<void>): Promise<void> {
+  const prefix = `cl-${randomUUID().slice(0, 8)}`;
+  const topic = `${prefix}.logs`;
+  const scope = testScope();
+  const kafkaEnv = { SHIPLOG_KAFKA_BROKERS: brokers, SHIPLOG_KAFKA_TOPIC_PREFIX: prefix };
+  const agent = await startAgent({ ...kafkaEnv, SHIPLOG_DATA_DIR: `${dir.dir}/agent-${prefix}`, SHIPLOG_INCLUDE_LABELS: `${scope.label}=${scope.value}`, SHIPLOG_KAFKA_PARTITIONS: '3', SHIPLOG_KAFKA_REPLICATION_FACTOR: '3', SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS: '2', SHIPLOG_STATS_INTERVAL: '0', SHIPLOG_BATCH_LINGER: '100ms' });
+  cleanups.push(async () => void (await agent.stop()));
+  const collectors: AgentProcess[] = [];
+  const addCollector = async () => {
+    const c = await startCollector({ ...kafkaEnv, SHIPLOG_CLICKHOUSE_URL: ep.url, SHIPLOG_COLLECTOR_GROUP: `g-${prefix}` });
+    cleanups.push(async () => void (await c.stop()));
+    collectors.push(c);
+    return c;
+  };
+  for (let i = 0; i < 2; i++) await addCollector();
+  const admin = new kafkajs.Kafka({ clientId: 'test-admin', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  await waitFor(async () => (await admin.listTopics()).includes(topic), 60_000, 'the agent to create its topics');
+  const [desc] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  expect(desc?.partitions.every((p) => p.replicas.length === 3)).toBe(true);
+  const cfg = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }] });
+  expect(cfg.resources[0]?.configEntries[0]?.configValue).toBe('2');
+
+  const ids: string[] = [];
+  for (let k = 0; k < N; k++) {
+    const script = `i=0; while [ $i -lt 100 ]; do seq $((i*${LINES / 100}+1)) $((i*${LINES / 100}+${LINES / 100})) | sed s/^/c${k}-/; i=$((i+1)); sleep 0.2; done`;
+    ids.push((await runContainer({ script, labels: scope.labels })).id);
+  }
+  cleanups.push(() => removeContainers(ids));
+  await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) > N * LINES * 0.15, 120_000, 'a good part of the lines shipped');
+  await fault({ topic, admin, agent, collectors, addCollector });
+
+  for (const id of ids) await waitExit(id);
+  await waitFor(async () => Number((await ep.query<{ n: string }>(`SELECT toString(count()) AS n FROM shiplog.otel_logs WHERE ContainerId IN ('${ids.join("','")}')`).catch(() => []))[0]?.n) >= N * LINES, 240_000, 'every line stored').catch(async (err) => {
+    const per = await ep.query(`SELECT ContainerId, count() AS n, uniqExact(Body) AS u FROM shiplog.otel_logs WHERE ContainerId IN ('${ids.join("','")}') GROUP BY ContainerId`);
+    console.log(JSON.stringify({ per, shipped: await agent.metric('shiplog_agent_lines_shipped_total'), offsets: await admin.fetchTopicOffsets(topic) }));
+    // Are the missing lines in Kafka (then the collectors skipped them) or not (lost before)?
+    const inKafka = linesByContainer(await readTopic(topic, brokers));
+    for (const id of ids) {
+      const stored = new Set((await ep.query<{ b: string }>(`SELECT Body AS b FROM shiplog.otel_logs WHERE ContainerId = '${id}'`)).map((r) => r.b));
+      const k = inKafka.get(id);
+      const missing = (k?.lines ?? []).map((l) => l.bytes.toString()).filter((b) => !stored.has(b));
+      const offs = await ep.query(`SELECT KafkaPartition AS p, min(KafkaOffset) AS lo, max(KafkaOffset) AS hi, count() AS n, uniqExact(KafkaOffset) AS recs FROM shiplog.otel_logs WHERE ContainerId = '${id}' GROUP BY p`);
+      console.log(JSON.stringify({ id: id.slice(0, 12), inKafka: k?.lines.length, kafkaRecords: k?.records.length, missingFirst: missing.slice(0, 3), missingN: missing.length, offs }));
+    }
+    for (const c of collectors) console.log(c.output().split('\n').filter((l) => /warn|error|"level":[45]0/.test(l)).slice(-6).join('\n'));
+    console.log(agent.output().split('\n').filter((l) => /warn|error|"level":[45]0/.test(l)).slice(-10).join('\n'));
+    throw err;
+  });
+  // Settle: anything stored twice would show now.
+  await new Promise((r) => setTimeout(r, 3_000));
+  for (let k = 0; k < N; k++) {
+    const rows = await ep.query<{ b: string }>(`SELECT Body AS b FROM shiplog.otel_logs WHERE ContainerId = '${ids[k]}' ORDER BY KafkaPartition, KafkaOffset, RecordLine`);
+    expect(rows.length, `container ${k}: stored once each`).toBe(LINES);
+    // In the order written: one container's lines are one partition's, in offset order.
+    expect(rows.map((r) => Number(r.b.slice(`c${k}-`.length)))).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+  }
+  // How often the agent had to send records again that the Kafka client had left unanswered.
+  console.log(`${topic}: sends with partitions left unanswered by kafkajs: ${agent.output().split('without an answer for some partitions').length - 1}`);
+  // And the collectors say they are ready again.
+  for (const c of collectors.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null)) await waitFor(async () => (await fetch(`${c.url}/readyz`)).status === 200, 60_000, 'collectors ready');
+}
+
+const leaderOf = async (admin: kafkajs.Admin, topic: string, partition: number) =>
+  (await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined))?.topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader ?? -1;
+
+/**
+ * Found here: kafkajs 2.2.4 lost acknowledged lines after a broker fault (a retry skipped a
+ * broker that had answered, though it now led a partition whose request failed, and reported the
+ * batch sent). Before the agent checked the answer, about one leader-kill run in eight and a
+ * rolling restart lost one or two records of one partition; the lines were never in the topic.
+ */
+describe('a three-broker cluster, faults under load, exact counts', () => {
+  beforeAll(async () => {
+    dir = tempDir('shiplog-cluster-');
+    brokers = await cluster('start', `${dir.dir}/kafka`, String(await freePorts(6)));
+    cleanups.push(() => cluster('stop', `${dir.dir}/kafka`).then(() => undefined), dir.cleanup);
+    ep = await startChdbEndpoint(`${dir.dir}/store`);
+    cleanups.push(() => ep.stop());
+  }, 240_000);
+
+  afterAll(async () => {
+    await runCleanups(cleanups);
+  });
+
+  it('the leader of the busiest partition SIGKILLed and brought back', async () => {
+    await underLoad(async ({ topic, admin, agent }) => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const busiest = offsets.reduce((a, b) => (BigInt(b.high) > BigInt(a.high) ? b : a));
+      const before = await leaderOf(admin, topic, busiest.partition);
+      expect(before).toBeGreaterThan(0);
+      await cluster('kill', `${dir.dir}/kafka`, String(before));
+      // Another broker takes the partition over (2 in sync of the 2 left: still writable).
+      await waitFor(async () => {
+        const now = await leaderOf(admin, topic, busiest.partition);
+        return now > 0 && now !== before;
+      }, 60_000, 'a new leader');
+      // Lines keep flowing while that broker is down (the producer finds the new leader).
+      const shippedAtKill = await agent.metric('shiplog_agent_lines_shipped_total');
+      await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) > shippedAtKill, 60_000, 'shipping with the old leader down').catch((err) => {
+        console.log(agent.output().split('\n').filter((l) => /"level":[456]0/.test(l)).slice(-15).join('\n'));
+        throw err;
+      });
+      await cluster('restart', `${dir.dir}/kafka`, String(before));
+    });
+  });
+
+  it('a rolling restart of all three brokers, one by one', async () => {
+    await underLoad(async ({ agent }) => {
+      for (const node of [1, 2, 3]) {
+        const before = await agent.metric('shiplog_agent_lines_shipped_total');
+        await cluster('halt', `${dir.dir}/kafka`, String(node));
+        await new Promise((r) => setTimeout(r, 3_000));
+        await cluster('restart', `${dir.dir}/kafka`, String(node));
+        // Shipping went on through each restart.
+        await waitFor(async () => {
+          const now = await agent.metric('shiplog_agent_lines_shipped_total');
+          return now > before || now >= N * LINES;
+        }, 60_000, `shipping after broker ${node} restarted`);
+      }
+    });
+  });
+
+  it('a collector SIGKILLed and another added mid-stream', async () => {
+    await underLoad(async ({ collectors, addCollector }) => {
+      await (collectors[0] as AgentProcess).kill();
+      await addCollector();
+    });
+  });
+});
