@@ -41,6 +41,8 @@ export class KafkaTransport implements Transport {
   private producer: Producer | undefined;
   private admin: Admin | undefined;
   private partitionMeta: PartitionMetadata[] = [];
+  /** Partitions of the stats and events topics, so their sends are checked as the logs' are. */
+  private readonly auxPartitions = new Map<string, PartitionMetadata[]>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   maxRecordBytes: number;
 
@@ -85,9 +87,11 @@ export class KafkaTransport implements Transport {
   }
 
   private async refreshPartitions(): Promise<void> {
-    const md = await (this.admin as Admin).fetchTopicMetadata({ topics: [this.cfg.topic] });
-    this.partitionMeta = md.topics[0]?.partitions ?? [];
+    const aux = [this.cfg.statsTopic, this.cfg.eventsTopic].filter((t): t is string => !!t);
+    const md = await (this.admin as Admin).fetchTopicMetadata({ topics: [this.cfg.topic, ...aux] });
+    this.partitionMeta = md.topics.find((t) => t.name === this.cfg.topic)?.partitions ?? [];
     if (this.partitionMeta.length === 0) throw new KafkaError(`topic ${this.cfg.topic} has no partitions`);
+    for (const t of md.topics) if (aux.includes(t.name)) this.auxPartitions.set(t.name, t.partitions);
   }
 
   partitionOf(key: string): number {
@@ -115,8 +119,6 @@ export class KafkaTransport implements Transport {
   }
 
   private async sendTraced(records: OutRecord[]): Promise<SendResult> {
-    const producer = this.producer;
-    if (!producer) throw new KafkaError('producer not started');
     const counts = new Map<number, number>();
     // The send's trace context rides on every record (none without a tracer: no header bytes).
     const carrier = traceHeaders();
@@ -126,57 +128,71 @@ export class KafkaTransport implements Transport {
       counts.set(partition, (counts.get(partition) ?? 0) + 1);
       return { key: r.key, value: r.value, partition, headers };
     });
-    // kafkajs 2.2.4 can answer a batch without some of its partitions: a retry after a leader
-    // moved skips a broker that answered the first attempt, even when that broker now leads a
-    // partition whose request failed (sendMessages.js, brokersWithoutResponse), and reports
-    // success. A three-broker test lost acknowledged lines that way when a leader was killed.
-    // So every partition sent must be in the answer; the missing ones are sent again (their
-    // sequence numbers were rolled back, so the broker cannot mistake them for duplicates).
     const nextOffsets = new Map<number, string>();
+    for (const [partition, base] of await this.sendChecked(this.cfg.topic, messages)) {
+      const n = counts.get(partition) ?? 0;
+      if (n > 0) nextOffsets.set(partition, (BigInt(base) + BigInt(n)).toString());
+    }
+    return { nextOffsets };
+  }
+
+  /**
+   * Sends messages with their partitions and returns each partition's base offset. kafkajs 2.2.4
+   * can answer a batch without some of its partitions: a retry after a leader moved skips a
+   * broker that answered the first attempt, even when that broker now leads a partition whose
+   * request failed (sendMessages.js, brokersWithoutResponse), and reports success. A three-broker
+   * test lost acknowledged lines that way. So every partition sent must be in the answer; the
+   * missing ones are sent again (kafkajs rolled their sequence numbers back: no duplicate).
+   */
+  private async sendChecked(topic: string, messages: { key: string; value: Buffer | string; partition: number; headers?: Record<string, string> }[]): Promise<Map<number, string>> {
+    const producer = this.producer;
+    if (!producer) throw new KafkaError('producer not started');
+    const bases = new Map<number, string>();
     let todo = messages;
     for (let attempt = 0; todo.length > 0; attempt++) {
-      if (attempt === 10) throw new KafkaError(`produce to ${this.cfg.topic}: partitions ${[...new Set(todo.map((m) => m.partition))].join(',')} still unanswered after ${attempt} sends`);
+      if (attempt === 10) throw new KafkaError(`produce to ${topic}: partitions ${[...new Set(todo.map((m) => m.partition))].join(',')} still unanswered after ${attempt} sends`);
       let meta;
       try {
-        meta = await producer.sendBatch({
-          acks: -1,
-          compression: this.compression(),
-          topicMessages: [{ topic: this.cfg.topic, messages: todo }],
-        });
+        meta = await producer.sendBatch({ acks: -1, compression: this.compression(), topicMessages: [{ topic, messages: todo }] });
       } catch (err) {
         const type = (err as { type?: string; cause?: { type?: string } }).type ?? (err as { cause?: { type?: string } }).cause?.type;
         if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') {
-          throw new TooLargeError(`${this.cfg.topic} refused a batch as too large (topic max.message.bytes ${this.maxRecordBytes})`, { cause: err });
+          throw new TooLargeError(`${topic} refused a batch as too large (topic max.message.bytes ${this.maxRecordBytes})`, { cause: err });
         }
-        throw new KafkaError(`produce to ${this.cfg.topic} failed`, err);
+        throw new KafkaError(`produce to ${topic} failed`, err);
       }
       const answered = new Set<number>();
       for (const m of meta) {
-        if (m.topicName !== this.cfg.topic || m.errorCode !== 0) continue;
+        if (m.topicName !== topic || m.errorCode !== 0) continue;
         answered.add(m.partition);
-        const n = counts.get(m.partition) ?? 0;
-        if (m.baseOffset !== undefined && n > 0) nextOffsets.set(m.partition, (BigInt(m.baseOffset) + BigInt(n)).toString());
+        if (m.baseOffset !== undefined) bases.set(m.partition, m.baseOffset);
       }
       const unanswered = todo.filter((m) => !answered.has(m.partition));
       if (unanswered.length) {
         this.unansweredResends++;
-        this.log.warn({ topic: this.cfg.topic, partitions: [...new Set(unanswered.map((m) => m.partition))], records: unanswered.length }, 'Kafka client reported a send done without an answer for some partitions; sending those records again');
+        this.log.warn({ topic, partitions: [...new Set(unanswered.map((m) => m.partition))], records: unanswered.length }, 'Kafka client reported a send done without an answer for some partitions; sending those records again');
       }
       todo = unanswered;
     }
-    return { nextOffsets };
+    return bases;
   }
 
   async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
     const topic = kind === 'stats' ? this.cfg.statsTopic : this.cfg.eventsTopic;
     if (!topic || records.length === 0) return;
-    const producer = this.producer;
-    if (!producer) throw new KafkaError('producer not started');
-    try {
-      await producer.send({ topic, acks: -1, compression: this.compression(), messages: records });
-    } catch (err) {
-      throw new KafkaError(`produce to ${topic} failed`, err);
+    const partitionMetadata = this.auxPartitions.get(topic);
+    if (!partitionMetadata?.length) {
+      // Its partitions unknown (metadata not read): kafkajs picks them, unchecked.
+      const producer = this.producer;
+      if (!producer) throw new KafkaError('producer not started');
+      try {
+        await producer.send({ topic, acks: -1, compression: this.compression(), messages: records });
+      } catch (err) {
+        throw new KafkaError(`produce to ${topic} failed`, err);
+      }
+      return;
     }
+    await this.sendChecked(topic, records.map((r) => ({ ...r, partition: this.partitioner({ topic, partitionMetadata, message: { key: r.key, value: null } }) })));
   }
 
   private compression() {

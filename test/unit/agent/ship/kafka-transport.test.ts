@@ -12,7 +12,7 @@ import { createLogger } from '../../../../lib/logger.js';
 type Sent = { partition: number; key: string }[];
 
 function transport(answer: (sent: Sent, call: number) => RecordMetadata[]): { t: KafkaTransport; calls: Sent[] } {
-  const t = new KafkaTransport({ brokers: ['127.0.0.1:1'], topic: 'x.logs', compression: 'none', partitions: 3, replicationFactor: -1, maxMessageBytes: 1 << 20 }, createLogger('t', 'silent'));
+  const t = new KafkaTransport({ brokers: ['127.0.0.1:1'], topic: 'x.logs', statsTopic: 'x.stats', compression: 'none', partitions: 3, replicationFactor: -1, maxMessageBytes: 1 << 20 }, createLogger('t', 'silent'));
   const calls: Sent[] = [];
   const producer = {
     async sendBatch({ topicMessages }: { topicMessages: { messages: Sent }[] }) {
@@ -21,11 +21,13 @@ function transport(answer: (sent: Sent, call: number) => RecordMetadata[]): { t:
       return answer(sent, calls.length);
     },
   } as unknown as Producer;
-  Object.assign(t, { producer, partitionMeta: [0, 1, 2].map((p) => ({ partitionId: p, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 })) });
+  const partitions = [0, 1, 2].map((p) => ({ partitionId: p, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  Object.assign(t, { producer, partitionMeta: partitions });
+  (t as unknown as { auxPartitions: Map<string, unknown> }).auxPartitions.set('x.stats', partitions);
   return { t, calls };
 }
 
-const meta = (partition: number, baseOffset: string): RecordMetadata => ({ topicName: 'x.logs', partition, errorCode: 0, baseOffset });
+const meta = (partition: number, baseOffset: string, topicName = 'x.logs'): RecordMetadata => ({ topicName, partition, errorCode: 0, baseOffset });
 
 describe('KafkaTransport.send', () => {
   const records = Array.from({ length: 30 }, (_, i) => ({ key: `container-${i % 5}`, value: Buffer.from(`r${i}`), lines: 1 }));
@@ -44,6 +46,17 @@ describe('KafkaTransport.send', () => {
     expect(calls[1]?.every((m) => m.partition === left)).toBe(true);
     expect(calls[1]?.length).toBe(records.filter((x) => t.partitionOf(x.key) === left).length);
     expect([...r.nextOffsets.keys()].sort()).toEqual(parts);
+    expect(t.unansweredResends).toBe(1);
+  });
+
+  it('stats records are checked the same way', async () => {
+    const { t, calls } = transport((sent, call) => {
+      const parts = [...new Set(sent.map((m) => m.partition))];
+      return (call === 1 ? parts.slice(1) : parts).map((p) => meta(p, '1', 'x.stats'));
+    });
+    await t.sendAux('stats', records.map((r) => ({ key: r.key, value: r.value.toString() })));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]?.length).toBe(records.length);
     expect(t.unansweredResends).toBe(1);
   });
 
