@@ -66,9 +66,11 @@ export function logsLocalTable(o: SchemaOptions): string {
 /** The logs table's retention runs on this (the exporter's own TTL expression). */
 const LOGS_TTL_TIME = 'toDateTime(Timestamp)';
 
-/** Columns of shiplog's own in otel_logs, as ADD COLUMN takes them (the exporter's table lacks them). */
-const OWN_LOG_COLUMNS = [
-  'TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1))',
+/** TimestampTime: what the layout before keyed on, kept for queries written for it. */
+const TIMESTAMP_TIME_COLUMN = 'TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1))';
+
+/** The columns after the exporter's own ones, as CREATE and ADD COLUMN take them (older exporters lack EventName). */
+const TRAILING_LOG_COLUMNS = [
   'EventName String CODEC(ZSTD(1))',
   "HostName LowCardinality(String) MATERIALIZED ResourceAttributes['host.name']",
   "ContainerName LowCardinality(String) MATERIALIZED ResourceAttributes['container.name']",
@@ -79,12 +81,18 @@ const OWN_LOG_COLUMNS = [
   'KafkaOffset UInt64 CODEC(Delta(8), ZSTD(1))',
 ];
 
+/** Columns of shiplog's own in otel_logs, as ADD COLUMN takes them (the exporter's table lacks them). */
+const OWN_LOG_COLUMNS = [TIMESTAMP_TIME_COLUMN, ...TRAILING_LOG_COLUMNS];
+
 const OWN_LOG_INDEXES = [
   'idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1',
   'idx_host HostName TYPE set(256) GRANULARITY 4',
   'idx_severity SeverityNumber TYPE minmax GRANULARITY 4',
   'idx_kafka (KafkaPartition, KafkaOffset) TYPE minmax GRANULARITY 1',
 ];
+
+/** Word search (the API's words=true), as the exporter indexes it. */
+const LOWER_BODY_INDEX = 'idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8';
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -95,7 +103,7 @@ export const MIGRATIONS: Migration[] = [
       const stmts = [
         `CREATE TABLE IF NOT EXISTS ${q(o.database)}.${q(local)}${onCluster(o)} (
   Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-  TimestampTime DateTime DEFAULT toDateTime(Timestamp) CODEC(Delta(4), ZSTD(1)),
+  ${TIMESTAMP_TIME_COLUMN},
   TraceId String CODEC(ZSTD(1)),
   SpanId String CODEC(ZSTD(1)),
   TraceFlags UInt8,
@@ -110,24 +118,13 @@ export const MIGRATIONS: Migration[] = [
   ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
   ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(3)),
   LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(3)),
-  EventName String CODEC(ZSTD(1)),
-  HostName LowCardinality(String) MATERIALIZED ResourceAttributes['host.name'],
-  ContainerName LowCardinality(String) MATERIALIZED ResourceAttributes['container.name'],
-  ContainerId String MATERIALIZED ResourceAttributes['container.id'] CODEC(ZSTD(1)),
-  Stream LowCardinality(String) MATERIALIZED LogAttributes['log.iostream'],
-  KafkaTopic LowCardinality(String) CODEC(ZSTD(1)),
-  KafkaPartition UInt32 CODEC(ZSTD(1)),
-  KafkaOffset UInt64 CODEC(Delta(8), ZSTD(1)),
+  ${TRAILING_LOG_COLUMNS.join(',\n  ')},
   INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
   INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-  INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
-  INDEX idx_host HostName TYPE set(256) GRANULARITY 4,
-  INDEX idx_severity SeverityNumber TYPE minmax GRANULARITY 4,
-  INDEX idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8,
-  INDEX idx_kafka (KafkaPartition, KafkaOffset) TYPE minmax GRANULARITY 1
+  ${[...OWN_LOG_INDEXES, LOWER_BODY_INDEX].map((x) => `INDEX ${x}`).join(',\n  ')}
 ) ENGINE = ${logsEngine(o, local)}
 PARTITION BY toDate(Timestamp)
 ORDER BY (ServiceName, ContainerName, Timestamp)
@@ -244,7 +241,7 @@ MIGRATIONS.push({
     const t = `${q(o.database)}.${q(logsLocalTable(o))}${onCluster(o)}`;
     return [
       `ALTER TABLE ${t} ADD INDEX IF NOT EXISTS idx_ts Timestamp TYPE minmax GRANULARITY 1`,
-      `ALTER TABLE ${t} ADD INDEX IF NOT EXISTS idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8`,
+      `ALTER TABLE ${t} ADD INDEX IF NOT EXISTS ${LOWER_BODY_INDEX}`,
       // Parts written before: built in the background (a mutation), queries meanwhile read them whole.
       `ALTER TABLE ${t} MATERIALIZE INDEX idx_ts`,
       `ALTER TABLE ${t} MATERIALIZE INDEX idx_lower_body`,
