@@ -5,7 +5,8 @@
  */
 import { totalmem } from 'node:os';
 import type { Registry } from 'prom-client';
-import { describe } from '../lib/errors.js';
+import { ConfigError, describe } from '../lib/errors.js';
+import { connectionHint } from '../lib/kafka-security.js';
 import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
 import type { AgentConfig } from './config.js';
@@ -120,7 +121,9 @@ export class Agent {
 
   /**
    * Starts the transport and reads back what was acknowledged after the last checkpoint,
-   * retrying without limit: an agent started while Kafka is down waits for it.
+   * retrying without limit: an agent started while Kafka is down waits for it. A setting that
+   * cannot work (credentials the brokers refuse, a certificate that does not verify) is not
+   * waited on: it stops start-up.
    */
   private async connectTransport(checkpoints: CheckpointStore): ReturnType<Transport['recover']> {
     const { config, transport, log } = this.deps;
@@ -132,10 +135,11 @@ export class Agent {
       {
         minMs: 500,
         maxMs: 15_000,
-        retriable: () => !this.stopped,
+        retriable: (err) => !this.stopped && !(err instanceof ConfigError),
         onError: async (err, wait) => {
           this.metrics.produceErrors.inc();
-          log.warn({ err: describe(err), retryInMs: wait }, 'transport not available yet; retrying (nothing is read from Docker meanwhile)');
+          const hint = connectionHint(err, config.kafka.security);
+          log.warn({ err: describe(err), retryInMs: wait, ...(hint ? { hint } : {}) }, 'transport not available yet; retrying (nothing is read from Docker meanwhile)');
           await transport.stop().catch(() => undefined);
         },
       },

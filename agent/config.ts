@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { EnvReader, checkHostPortList, parseDurationMs, type Env } from '../lib/env-config.js';
 import { ZSTD_AVAILABLE } from '../lib/kafka-codecs.js';
+import { KAFKA_SECURITY_SETTINGS, readKafkaSecurity, type KafkaSecurity } from '../lib/kafka-security.js';
 import { parseDockerHost, type DockerEndpoint } from './docker/client.js';
 import type { FilterConfig } from './process/filter.js';
 
@@ -26,6 +27,7 @@ export interface AgentConfig {
     /** 0: the broker's default. */
     minInsyncReplicas: number;
     maxMessageBytes: number;
+    security: KafkaSecurity;
   };
   http: { address: string; port: number };
   maxLineBytes: number;
@@ -67,6 +69,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_KAFKA_REPLICATION_FACTOR', default: '-1', help: 'Replication factor if the agent creates the topic (-1: the broker\'s default). In a cluster: 3.' },
   { name: 'SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS', default: '0', help: 'min.insync.replicas of topics the agent creates (0: the broker\'s default). With 3 replicas, 2: a write is acknowledged once two brokers have it, and one broker may be down.' },
   { name: 'SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', default: '16MiB', help: 'max.message.bytes of a topic the agent creates.' },
+  ...KAFKA_SECURITY_SETTINGS,
   { name: 'SHIPLOG_AGENT_ADDRESS', default: '0.0.0.0', help: 'Address of the agent\'s HTTP server (/metrics, /healthz).' },
   { name: 'SHIPLOG_AGENT_PORT', default: '9881', help: 'Port of the agent\'s HTTP server (0 = any free port).' },
   { name: 'SHIPLOG_MAX_LINE_BYTES', default: '2MiB', help: 'Longer lines are shipped as several parts marked `split` (never cut off); the query API joins them back.' },
@@ -126,6 +129,7 @@ export function loadAgentConfig(env: Env, opts: { requireKafka: boolean }): Agen
       replicationFactor: r.int('SHIPLOG_KAFKA_REPLICATION_FACTOR', -1, -1, 100),
       minInsyncReplicas: r.int('SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS', 0, 0, 100),
       maxMessageBytes,
+      security: readKafkaSecurity(r),
     },
     http: { address: r.string('SHIPLOG_AGENT_ADDRESS', '0.0.0.0'), port: r.int('SHIPLOG_AGENT_PORT', 9881, 0, 65535) },
     maxLineBytes,

@@ -1,12 +1,13 @@
 /** The collector's settings: one schema, validated once at start-up, every problem at once. */
 import { resolve } from 'node:path';
 import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
+import { KAFKA_SECURITY_SETTINGS, checkTls, readKafkaSecurity, readPem, type KafkaSecurity } from '../lib/kafka-security.js';
 
 export interface CollectorConfig {
-  kafka: { brokers: string[]; topicPrefix: string; groupId: string };
+  kafka: { brokers: string[]; topicPrefix: string; groupId: string; security: KafkaSecurity };
   storage:
     | { kind: 'chdb'; path: string; database: string }
-    | { kind: 'clickhouse'; url: string; username?: string; password?: string; database: string; cluster?: string };
+    | { kind: 'clickhouse'; url: string; username?: string; password?: string; database: string; cluster?: string; tlsCa?: string };
   retentionDays: number;
   http: { address: string; port: number };
   api: { token?: string; queryTimeoutMs: number; maxResultBytes: number; maxQueries: number; maxTailClients: number; tailBufferBytes: number };
@@ -35,9 +36,11 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_KAFKA_BROKERS', default: '(required for shiplog collector)', help: 'Comma-separated host:port list.' },
   { name: 'SHIPLOG_KAFKA_TOPIC_PREFIX', default: 'shiplog', help: 'Reads <prefix>.logs; rejected records go to <prefix>.dlq.' },
   { name: 'SHIPLOG_COLLECTOR_GROUP', default: 'shiplog-collector', help: 'Kafka consumer group; collectors in one group share the partitions.' },
+  ...KAFKA_SECURITY_SETTINGS,
   { name: 'SHIPLOG_CLICKHOUSE_URL', default: '(unset: embedded chDB)', help: 'ClickHouse server HTTP(S) URL, e.g. http://user:pass@ch:8123. Unset: the embedded engine under SHIPLOG_DATA_DIR/chdb.' },
   { name: 'SHIPLOG_CLICKHOUSE_USER', default: '(from the URL)', help: 'ClickHouse user (overrides the URL\'s).' },
   { name: 'SHIPLOG_CLICKHOUSE_PASSWORD', default: '(from the URL)', help: 'ClickHouse password (overrides the URL\'s).' },
+  { name: 'SHIPLOG_CLICKHOUSE_TLS_CA', default: "(Node's CA list)", help: 'PEM file of the CA that signed the server\'s certificate, for an https:// SHIPLOG_CLICKHOUSE_URL with a private CA.' },
   { name: 'SHIPLOG_CLICKHOUSE_DATABASE', default: 'shiplog', help: 'Database for shiplog\'s tables (created if missing).' },
   { name: 'SHIPLOG_CLICKHOUSE_CLUSTER', default: '', help: 'Cluster name: DDL runs ON CLUSTER with ReplicatedMergeTree tables behind a Distributed table.' },
   { name: 'SHIPLOG_DATA_DIR', default: './data', help: 'Embedded storage lives in <dir>/chdb.' },
@@ -62,6 +65,15 @@ export const COLLECTOR_SETTINGS: { name: string; default: string; help: string }
   { name: 'SHIPLOG_LOG_LEVEL', default: 'info', help: 'The collector\'s own log level.' },
   { name: 'SHIPLOG_LOG_FORMAT', default: 'auto', help: 'Its own log lines: text (for a person), json (one object a line) or auto (text on a terminal, else json).' },
 ];
+
+/** SHIPLOG_CLICKHOUSE_TLS_CA's PEM text, which only an https URL can use. */
+function clickhouseCa(r: EnvReader, u: URL | undefined): string | undefined {
+  const ca = readPem(r, 'SHIPLOG_CLICKHOUSE_TLS_CA', 'CERTIFICATE');
+  if (r.optionalString('SHIPLOG_CLICKHOUSE_TLS_CA') === undefined) return undefined;
+  if (u && u.protocol !== 'https:') r.problem(`SHIPLOG_CLICKHOUSE_TLS_CA: set, but SHIPLOG_CLICKHOUSE_URL is ${u.protocol}// (use https:// for TLS)`);
+  if (ca) checkTls(r, 'SHIPLOG_CLICKHOUSE_TLS', { ca });
+  return ca;
+}
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
 export function isLoopback(address: string): boolean {
@@ -99,14 +111,16 @@ export function loadCollectorConfig(env: Env, defaults: CollectorDefaults = {}):
       password: r.optionalString('SHIPLOG_CLICKHOUSE_PASSWORD'),
       database,
       cluster: r.optionalString('SHIPLOG_CLICKHOUSE_CLUSTER'),
+      tlsCa: clickhouseCa(r, u),
     };
   } else {
+    if (r.optionalString('SHIPLOG_CLICKHOUSE_TLS_CA')) r.problem('SHIPLOG_CLICKHOUSE_TLS_CA: needs an https:// SHIPLOG_CLICKHOUSE_URL');
     if (r.optionalString('SHIPLOG_CLICKHOUSE_CLUSTER')) r.problem('SHIPLOG_CLICKHOUSE_CLUSTER: needs SHIPLOG_CLICKHOUSE_URL (the embedded engine is a single node)');
     storage = { kind: 'chdb', path: resolve(r.string('SHIPLOG_DATA_DIR', './data'), 'chdb'), database };
   }
   const level = r.oneOf('SHIPLOG_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   const cfg: CollectorConfig = {
-    kafka: { brokers, topicPrefix: prefix, groupId: r.string('SHIPLOG_COLLECTOR_GROUP', 'shiplog-collector') },
+    kafka: { brokers, topicPrefix: prefix, groupId: r.string('SHIPLOG_COLLECTOR_GROUP', 'shiplog-collector'), security: readKafkaSecurity(r) },
     storage,
     retentionDays: r.int('SHIPLOG_RETENTION_DAYS', 30, 1, 36500),
     http: { address: r.string('SHIPLOG_HTTP_ADDRESS', defaults.httpAddress ?? '0.0.0.0'), port: r.int('SHIPLOG_HTTP_PORT', 9880, 0, 65535) },

@@ -6,6 +6,7 @@ import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { ConfigError, describe } from '../lib/errors.js';
 import type { Env } from '../lib/env-config.js';
 import { createKafka } from '../lib/kafka.js';
+import { connectionHint, securityProblem } from '../lib/kafka-security.js';
 import { untilSignal } from '../lib/shutdown.js';
 import { createLogger } from '../lib/logger.js';
 import { startTracing } from '../lib/tracing.js';
@@ -18,6 +19,7 @@ import { CadvisorState, registerCadvisorMetrics } from './metrics/cadvisor.js';
 import { rebuildContainerState } from './metrics/rebuild.js';
 import { explainListenError } from '../lib/listen.js';
 import { openStore } from './store/open-store.js';
+import { clickhouseSettingProblem } from './store/clickhouse-store.js';
 import { StorageError, type LogStore } from './store/store.js';
 import { Backoff, sleep } from '../lib/retry.js';
 
@@ -65,7 +67,7 @@ export async function runCollector(env: Env): Promise<number> {
   }
   if (env.SHIPLOG_PRINT_ADDRESS === '1') process.stdout.write(`listening ${address}\n`);
 
-  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }) });
+  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: 'shiplog-collector', log: log.child({ part: 'kafka' }), security: cfg.kafka.security });
   const dlq = new DeadLetters(kafka, `${cfg.kafka.topicPrefix}.dlq`, cfg.dlqMaxMessageBytes);
   // Storage and Kafka may come up after us: wait for them rather than exit.
   const backoff = new Backoff(500, 15_000);
@@ -92,15 +94,19 @@ export async function runCollector(env: Env): Promise<number> {
       break;
     } catch (err) {
       // A setting that cannot work stops start-up; waiting would not mend it.
-      if (err instanceof ConfigError) {
+      const problem = err instanceof ConfigError ? err : (securityProblem(err) ?? clickhouseSettingProblem(err));
+      if (problem) {
+        await consumer?.stop();
+        await auxConsumer?.stop();
         await dlq.stop();
         await app.close();
-        throw err;
+        throw problem;
       }
       const noTopic = /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION/.test(describe(err));
       const wait = backoff.next();
+      const hint = connectionHint(err, cfg.kafka.security);
       log.warn(
-        { err: describe(err), retryInMs: wait },
+        { err: describe(err), retryInMs: wait, ...(hint ? { hint } : {}) },
         noTopic ? `cannot start consuming yet: ${cfg.kafka.topicPrefix}.logs does not exist until an agent creates it (or create it yourself); retrying` : 'cannot start consuming yet; retrying',
       );
       await consumer?.stop();

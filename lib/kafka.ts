@@ -1,6 +1,7 @@
 /** kafkajs client set-up shared by the agent and the collector: logs routed to pino. */
 import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from './logger.js';
+import type { KafkaSecurity } from './kafka-security.js';
 import { registerCodecs } from './kafka-codecs.js';
 import { fixKafkajsIdlePolling } from './kafkajs-idle-fix.js';
 
@@ -11,6 +12,8 @@ export interface KafkaClientOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   gzipLevel?: number;
+  /** TLS and SASL (SHIPLOG_KAFKA_TLS*, SHIPLOG_KAFKA_SASL_*); plaintext when absent. */
+  security?: KafkaSecurity;
 }
 
 export function createKafka(o: KafkaClientOptions): Kafka {
@@ -25,6 +28,8 @@ export function createKafka(o: KafkaClientOptions): Kafka {
   const cfg: KafkaConfig = {
     clientId: o.clientId,
     brokers: o.brokers,
+    ...(o.security?.tls ? { ssl: o.security.tls } : {}),
+    ...(o.security?.sasl ? { sasl: o.security.sasl } : {}),
     connectionTimeout: o.connectionTimeoutMs ?? 3000,
     requestTimeout: o.requestTimeoutMs ?? 30000,
     // Our own loops retry without limit; kafkajs' retries cover short blips only.

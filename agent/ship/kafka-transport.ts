@@ -7,6 +7,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import kafkajs, { type Admin, type Kafka, type PartitionMetadata, type Producer } from 'kafkajs';
 import { describe, KafkaError } from '../../lib/errors.js';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../lib/kafka.js';
+import { securityProblem, type KafkaSecurity } from '../../lib/kafka-security.js';
 import type { Logger } from '../../lib/logger.js';
 import { traceHeaders } from '../../lib/tracing.js';
 import type { LogRecord, RecordCursor } from './record.js';
@@ -33,6 +34,8 @@ export interface KafkaTransportConfig {
   minInsyncReplicas?: number;
   /** Topic max.message.bytes if the agent creates it (lines up to this size fit in a record). */
   maxMessageBytes: number;
+  /** TLS and SASL for the brokers. */
+  security?: KafkaSecurity;
 }
 
 export class KafkaTransport implements Transport {
@@ -52,7 +55,7 @@ export class KafkaTransport implements Transport {
   constructor(private readonly cfg: KafkaTransportConfig, private readonly log: Logger) {
     this.target = `kafka:${cfg.topic}`;
     this.maxRecordBytes = cfg.maxMessageBytes;
-    this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log, gzipLevel: cfg.gzipLevel });
+    this.kafka = createKafka({ brokers: cfg.brokers, clientId: 'shiplog-agent', log, gzipLevel: cfg.gzipLevel, security: cfg.security });
   }
 
   async start(): Promise<void> {
@@ -63,7 +66,8 @@ export class KafkaTransport implements Transport {
       this.producer = createIdempotentProducer(this.kafka);
       await this.producer.connect();
     } catch (err) {
-      throw new KafkaError(`cannot start the Kafka producer (brokers ${this.cfg.brokers.join(',')})`, err);
+      // Refused credentials or a certificate that does not verify: a setting to change, not a wait.
+      throw securityProblem(err) ?? new KafkaError(`cannot start the Kafka producer (brokers ${this.cfg.brokers.join(',')})`, err);
     }
   }
 

@@ -3,8 +3,9 @@
  * Runs the same SQL as the embedded backend (schema.ts); only the transport differs.
  */
 import { Readable } from 'node:stream';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { describe } from '../../lib/errors.js';
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ConfigError, describe } from '../../lib/errors.js';
+import { causes, isTlsVerifyFailure } from '../../lib/kafka-security.js';
 import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParams } from './store.js';
 
 export interface ClickHouseStoreOptions {
@@ -13,6 +14,8 @@ export interface ClickHouseStoreOptions {
   password?: string;
   database: string;
   requestTimeoutMs: number;
+  /** PEM of the CA that signed an https server's certificate (else Node's CA list). */
+  tlsCa?: string;
 }
 
 export class ClickHouseStore implements LogStore {
@@ -36,6 +39,7 @@ export class ClickHouseStore implements LogStore {
       username,
       password,
       request_timeout: o.requestTimeoutMs,
+      ...(o.tlsCa ? { tls: { ca_cert: Buffer.from(o.tlsCa) } } : {}),
       compression: { request: false, response: true },
       // Failures surface as StorageError in our own log; the client's logger stays quiet.
       log: { level: ClickHouseLogLevel.OFF },
@@ -90,4 +94,26 @@ export class ClickHouseStore implements LogStore {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** ClickHouse's codes for a user or password it refuses. */
+const AUTH_CODES = new Set(['192', '193', '194', '516']);
+
+/**
+ * A server failure at start-up that waiting cannot mend, as the ConfigError naming the setting:
+ * the server refused the user or password, or its certificate did not verify.
+ */
+export function clickhouseSettingProblem(err: unknown): ConfigError | undefined {
+  // Only the store's failure (a StorageError made here): Kafka's TLS errors carry the same codes.
+  if (![...causes(err)].some((e) => e instanceof StorageError)) return undefined;
+  for (const e of causes(err)) {
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof ClickHouseError && AUTH_CODES.has(e.code)) {
+      return new ConfigError([`SHIPLOG_CLICKHOUSE_USER/SHIPLOG_CLICKHOUSE_PASSWORD (or the user:password in SHIPLOG_CLICKHOUSE_URL): the server refused them (${e.message.trim().slice(0, 200)})`]);
+    }
+    if (isTlsVerifyFailure(code)) {
+      return new ConfigError([`SHIPLOG_CLICKHOUSE_TLS_CA: the server's certificate does not verify (${code}: ${e.message}); set SHIPLOG_CLICKHOUSE_TLS_CA to the CA that signed it, and connect by a name the certificate holds`]);
+    }
+  }
+  return undefined;
 }

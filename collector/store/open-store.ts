@@ -13,7 +13,7 @@ export async function openStore(cfg: CollectorConfig, log: Logger): Promise<LogS
   const store: LogStore =
     s.kind === 'chdb'
       ? new (await embeddedEngine()).ChdbStore(s.path, s.database)
-      : new ClickHouseStore({ url: s.url, username: s.username, password: s.password, database: s.database, requestTimeoutMs: 60_000 });
+      : new ClickHouseStore({ url: s.url, username: s.username, password: s.password, database: s.database, requestTimeoutMs: 60_000, tlsCa: s.tlsCa });
   const o = { database: s.database, retentionDays: cfg.retentionDays, cluster: s.kind === 'clickhouse' ? s.cluster : undefined, replicated: s.kind === 'clickhouse' && !!s.cluster };
   const unfinished = store.kind === 'chdb' ? (store as ChdbStore).unfinishedMetadata : [];
   if (unfinished.length) log.warn({ files: unfinished }, 'removed empty table definitions left by an earlier start that ran out of disk; creating them again');

@@ -7,9 +7,17 @@
  *
  *   node test/env/chdb-http-server.mjs <data-dir> <port>     prints "listening <url>"
  *
+ * As a server set up for production would: with CHDB_HTTP_TLS_CERT and CHDB_HTTP_TLS_KEY (PEM
+ * files) it speaks https only; with CHDB_HTTP_USER and CHDB_HTTP_PASSWORD every request but
+ * /ping must carry that user (Basic auth, or X-ClickHouse-User/-Key as the client sends them
+ * over TLS), else it gets ClickHouse's own refusal: code 516, AUTHENTICATION_FAILED.
+ *
  * Not a ClickHouse server: other settings in the URL are ignored.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { timingSafeEqual } from 'node:crypto';
 import { Session } from 'chdb';
 
 const [dir, portArg] = process.argv.slice(2);
@@ -44,6 +52,22 @@ function readBody(req) {
   });
 }
 
+const USER = process.env.CHDB_HTTP_USER;
+const PASSWORD = process.env.CHDB_HTTP_PASSWORD ?? '';
+const same = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** The user and password a request carries, as ClickHouse reads them. */
+function credentials(req, url) {
+  const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (basic) {
+    const text = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    return colon < 0 ? { user: text, password: '' } : { user: text.slice(0, colon), password: text.slice(colon + 1) };
+  }
+  const user = req.headers['x-clickhouse-user'] ?? url.searchParams.get('user') ?? 'default';
+  return { user: String(user), password: String(req.headers['x-clickhouse-key'] ?? url.searchParams.get('password') ?? '') };
+}
+
 function fail(res, status, err) {
   const msg = String(err?.message ?? err);
   const code = /Code: (\d+)/.exec(msg)?.[1] ?? '1000';
@@ -51,12 +75,21 @@ function fail(res, status, err) {
   res.end(msg.startsWith('Code:') ? msg : `Code: ${code}. DB::Exception: ${msg}`);
 }
 
-const server = http.createServer(async (req, res) => {
+const tls = process.env.CHDB_HTTP_TLS_CERT ? { cert: readFileSync(process.env.CHDB_HTTP_TLS_CERT), key: readFileSync(process.env.CHDB_HTTP_TLS_KEY ?? '') } : undefined;
+const handler = async (req, res) => {
   try {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/ping') {
       res.end('Ok.\n');
       return;
+    }
+    if (USER !== undefined) {
+      const c = credentials(req, url);
+      if (!same(c.user, USER) || !same(c.password, PASSWORD)) {
+        req.resume();
+        fail(res, 401, `Code: 516. DB::Exception: ${c.user}: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED) (version chdb)`);
+        return;
+      }
     }
     const body = await readBody(req);
     const queryParam = url.searchParams.get('query') ?? '';
@@ -98,11 +131,12 @@ const server = http.createServer(async (req, res) => {
   } catch (err) {
     fail(res, 500, err);
   }
-});
+};
+const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
 
 server.listen(Number(portArg), '127.0.0.1', () => {
   const a = server.address();
-  process.stdout.write(`listening http://127.0.0.1:${a.port}\n`);
+  process.stdout.write(`listening ${tls ? 'https' : 'http'}://127.0.0.1:${a.port}\n`);
 });
 const stop = () => {
   server.close();

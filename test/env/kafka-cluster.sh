@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # A three-node Apache Kafka (KRaft) cluster on 127.0.0.1 for the cluster tests: each node is
 # broker and controller (a quorum of three), same jars as kafka.sh.
-#   kafka-cluster.sh start <dir> <port>   nodes 1..3 on <port>, <port>+2, <port>+4 (controllers +1);
-#                                          prints the bootstrap list when all three answer
+#   kafka-cluster.sh start <dir> <port>   12 ports from <port>: nodes 1..3 on <port>, <port>+2, <port>+4
+#                                          (controllers +1), their SASL_SSL listeners on <port>+6..8 and
+#                                          mutual-TLS listeners on <port>+9..11; prints the plaintext
+#                                          bootstrap list when all three answer
+#   kafka-cluster.sh brokers <dir> plain|secure|mtls   a listener's bootstrap list
+#   kafka-cluster.sh user                  the SCRAM user and password the cluster knows (SHA-256 and -512)
 #   kafka-cluster.sh kill <dir> <node>     SIGKILL one node (its data stays)
 #   kafka-cluster.sh halt <dir> <node>     stop one node cleanly (SIGTERM)
 #   kafka-cluster.sh restart <dir> <node>  start a stopped node again; waits until it serves
 #   kafka-cluster.sh stop <dir>            stop every node and remove <dir>
 # Internal topics are replicated three times with min.insync.replicas 2, as in production.
+# TLS material (test/env/tls-certs.sh) is made fresh in <dir>/tls: clients trust <dir>/tls/ca.pem;
+# the mtls listener wants a client certificate that CA signed (<dir>/tls/client.pem).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 jars=$(bash "$here/kafka.sh" jars)
@@ -18,7 +24,21 @@ props() {
   local dir=$1 node=$2 base=$3
   local port=$((base + (node - 1) * 2))
   local voters="1@127.0.0.1:$((base + 1)),2@127.0.0.1:$((base + 3)),3@127.0.0.1:$((base + 5))"
-  { node_props "$node" "$voters" "$port" "$((port + 1))" "$dir/node$node/data"
+  local secure=$((base + 5 + node)) mtls=$((base + 8 + node))
+  { node_props "$node" "$voters" "$port" "$((port + 1))" "$dir/node$node/data" \
+      | sed -e "s|^listeners=.*|&,SECURE://127.0.0.1:$secure,MTLS://127.0.0.1:$mtls|" \
+            -e "s|^advertised.listeners=.*|&,SECURE://127.0.0.1:$secure,MTLS://127.0.0.1:$mtls|" \
+            -e "s|^listener.security.protocol.map=.*|&,SECURE:SASL_SSL,MTLS:SSL|"
+    cat <<PROPS
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/server-bundle.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.pem
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.mtls.ssl.client.auth=required
+PROPS
     cat <<PROPS
 default.replication.factor=3
 min.insync.replicas=2
@@ -31,6 +51,9 @@ PROPS
   } > "$dir/node$node/server.properties"
   log4j_props "$dir/node$node/broker.log" > "$dir/node$node/log4j2.properties"
 }
+
+SCRAM_USER=shiplog
+SCRAM_PASSWORD=shiplog-secret
 
 jvm() {
   echo "-Xms128m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dlog4j2.configurationFile=$1/log4j2.properties"
@@ -78,21 +101,33 @@ case "${1:-}" in
   start)
     dir=${2:?dir}; base=${3:?port}
     mkdir -p "$dir"; echo "$base" > "$dir/base-port"
+    bash "$here/tls-certs.sh" "$dir/tls" > /dev/null
     cid=$(java -cp "$jars/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     for n in 1 2 3; do
       mkdir -p "$dir/node$n/data"
       props "$dir" "$n" "$base"
       # shellcheck disable=SC2046
-      java $(jvm "$dir/node$n") -cp "$jars/*" kafka.tools.StorageTool format -t "$cid" -c "$dir/node$n/server.properties" >"$dir/node$n/format.log" 2>&1 \
+      java $(jvm "$dir/node$n") -cp "$jars/*" kafka.tools.StorageTool format -t "$cid" -c "$dir/node$n/server.properties" \
+        -S "SCRAM-SHA-256=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" -S "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" >"$dir/node$n/format.log" 2>&1 \
         || { echo "kafka-cluster.sh: format of node $n failed:" >&2; cat "$dir/node$n/format.log" >&2; exit 1; }
     done
     for n in 1 2 3; do launch "$dir" "$n"; done
     for n in 1 2 3; do wait_up "$dir" "$n" || { for m in 1 2 3; do stop_node "$dir" "$m" 9; done; exit 1; }; done
     echo "127.0.0.1:$base,127.0.0.1:$((base + 2)),127.0.0.1:$((base + 4))"
     ;;
+  brokers)
+    base=$(cat "${2:?dir}/base-port")
+    case "${3:?listener}" in
+      plain) echo "127.0.0.1:$base,127.0.0.1:$((base + 2)),127.0.0.1:$((base + 4))" ;;
+      secure) echo "127.0.0.1:$((base + 6)),127.0.0.1:$((base + 7)),127.0.0.1:$((base + 8))" ;;
+      mtls) echo "127.0.0.1:$((base + 9)),127.0.0.1:$((base + 10)),127.0.0.1:$((base + 11))" ;;
+      *) echo "kafka-cluster.sh: listener is plain, secure or mtls" >&2; exit 2 ;;
+    esac
+    ;;
+  user) echo "$SCRAM_USER $SCRAM_PASSWORD" ;;
   kill) stop_node "${2:?dir}" "${3:?node}" 9 ;;
   halt) stop_node "${2:?dir}" "${3:?node}" TERM ;;
   restart) launch "${2:?dir}" "${3:?node}"; wait_up "$2" "$3" ;;
   stop) dir=${2:?dir}; for n in 1 2 3; do stop_node "$dir" "$n" TERM; done; rm -rf "$dir" ;;
-  *) echo "usage: kafka-cluster.sh start <dir> <port> | kill|halt|restart <dir> <node> | stop <dir>" >&2; exit 2 ;;
+  *) echo "usage: kafka-cluster.sh start <dir> <port> | brokers <dir> plain|secure|mtls | user | kill|halt|restart <dir> <node> | stop <dir>" >&2; exit 2 ;;
 esac

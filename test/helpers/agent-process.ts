@@ -129,8 +129,17 @@ export async function startShiplog(command: 'agent' | 'collector', env: Record<s
 }
 
 /** Runs `shiplog agent` expecting it to stop by itself (a refused start-up): its exit code and output. */
-export async function runAgentToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const { proc, exited, output } = spawnShiplog('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env });
+export function runAgentToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  return runToExit('agent', { SHIPLOG_AGENT_PORT: '0', SHIPLOG_AGENT_ADDRESS: '127.0.0.1', ...env }, timeoutMs);
+}
+
+/** Runs `shiplog collector` expecting it to stop by itself: its exit code and output. */
+export function runCollectorToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  return runToExit('collector', { SHIPLOG_HTTP_PORT: '0', SHIPLOG_HTTP_ADDRESS: '127.0.0.1', ...env }, timeoutMs);
+}
+
+async function runToExit(command: 'agent' | 'collector', env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const { proc, exited, output } = spawnShiplog(command, env);
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const code = await exited;
   clearTimeout(timer);

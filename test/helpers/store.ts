@@ -4,6 +4,8 @@
  * opening an embedded store directly once its collector has stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
 
 const SERVER = resolve(import.meta.dirname, '../env/chdb-http-server.mjs');
@@ -18,8 +20,20 @@ export interface ChdbEndpoint {
   restart(): Promise<void>;
 }
 
-function launch(dir: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [SERVER, dir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A production-like endpoint: https with this certificate, and/or this user required. */
+export interface EndpointSecurity {
+  tls?: { cert: string; key: string; ca: string };
+  user?: string;
+  password?: string;
+}
+
+function launch(dir: string, port: number, sec: EndpointSecurity): Promise<{ proc: ChildProcess; url: string }> {
+  const env = {
+    ...process.env,
+    ...(sec.tls ? { CHDB_HTTP_TLS_CERT: sec.tls.cert, CHDB_HTTP_TLS_KEY: sec.tls.key } : {}),
+    ...(sec.user !== undefined ? { CHDB_HTTP_USER: sec.user, CHDB_HTTP_PASSWORD: sec.password ?? '' } : {}),
+  };
+  const proc = spawn(process.execPath, [SERVER, dir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((res, rej) => {
     let out = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -31,8 +45,22 @@ function launch(dir: string, port: number): Promise<{ proc: ChildProcess; url: s
   });
 }
 
-export async function startChdbEndpoint(dir: string): Promise<ChdbEndpoint> {
-  let { proc, url } = await launch(dir, 0);
+/** POST over https trusting `ca` (fetch takes no CA of its own). */
+function postTls(url: string, ca: string, headers: Record<string, string>): Promise<{ ok: boolean; text: string }> {
+  return new Promise((res, rej) => {
+    const req = httpsRequest(url, { method: 'POST', ca: readFileSync(ca), headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => res({ ok: (r.statusCode ?? 500) < 300, text: Buffer.concat(chunks).toString() }));
+      r.on('error', rej);
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+export async function startChdbEndpoint(dir: string, sec: EndpointSecurity = {}): Promise<ChdbEndpoint> {
+  let { proc, url } = await launch(dir, 0, sec);
   const port = Number(new URL(url).port);
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -43,15 +71,17 @@ export async function startChdbEndpoint(dir: string): Promise<ChdbEndpoint> {
   return {
     url,
     async query<T>(sql: string, database?: string): Promise<T[]> {
-      const res = await fetch(`${url}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}${database ? `&database=${encodeURIComponent(database)}` : ''}`, { method: 'POST' });
-      const text = await res.text();
+      const target = `${url}/?query=${encodeURIComponent(`${sql} FORMAT JSONEachRow`)}${database ? `&database=${encodeURIComponent(database)}` : ''}`;
+      const headers: Record<string, string> = sec.user !== undefined ? { Authorization: `Basic ${Buffer.from(`${sec.user}:${sec.password ?? ''}`).toString('base64')}` } : {};
+      const res = sec.tls ? await postTls(target, sec.tls.ca, headers) : await fetch(target, { method: 'POST', headers }).then(async (r) => ({ ok: r.ok, text: await r.text() }));
+      const text = res.text;
       if (!res.ok) throw new Error(text);
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
     },
     stop,
     async restart() {
       await stop();
-      ({ proc, url } = await launch(dir, port));
+      ({ proc, url } = await launch(dir, port, sec));
     },
   };
 }

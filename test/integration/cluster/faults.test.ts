@@ -6,27 +6,21 @@
  * restarted one by one; a collector is SIGKILLed and another added. After each, every line is
  * stored exactly once, each container's lines in order, and the collectors are ready.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, startCollector, tempDir, type AgentProcess } from '../../helpers/agent-process.js';
 import { runCleanups } from '../../helpers/cleanup.js';
 import { removeContainers, runContainer, testScope, waitExit } from '../../helpers/docker.js';
 import { linesByContainer, readTopic, waitFor } from '../../helpers/kafka-read.js';
-import { freePorts } from '../../helpers/ports.js';
+import { startCluster, type TestCluster } from '../../helpers/cluster.js';
 import { startChdbEndpoint, type ChdbEndpoint } from '../../helpers/store.js';
 
-const run = promisify(execFile);
-const CLUSTER = resolve(import.meta.dirname, '../../env/kafka-cluster.sh');
 const cleanups: (() => Promise<void> | void)[] = [];
 let dir: ReturnType<typeof tempDir>;
 let brokers = '';
 let ep: ChdbEndpoint;
-
-const cluster = (...args: string[]) => run('bash', [CLUSTER, ...args], { timeout: 180_000 }).then((r) => r.stdout.trim());
+let cluster: TestCluster;
 
 const N = 4;
 const LINES = 20_000;
@@ -120,8 +114,9 @@ const leaderOf = async (admin: kafkajs.Admin, topic: string, partition: number) 
 describe('a three-broker cluster, faults under load, exact counts', () => {
   beforeAll(async () => {
     dir = tempDir('shiplog-cluster-');
-    brokers = await cluster('start', `${dir.dir}/kafka`, String(await freePorts(6)));
-    cleanups.push(() => cluster('stop', `${dir.dir}/kafka`).then(() => undefined), dir.cleanup);
+    cluster = await startCluster(`${dir.dir}/kafka`);
+    brokers = cluster.brokers;
+    cleanups.push(() => cluster.stop(), dir.cleanup);
     ep = await startChdbEndpoint(`${dir.dir}/store`);
     cleanups.push(() => ep.stop());
   }, 240_000);
@@ -136,7 +131,7 @@ describe('a three-broker cluster, faults under load, exact counts', () => {
       const busiest = offsets.reduce((a, b) => (BigInt(b.high) > BigInt(a.high) ? b : a));
       const before = await leaderOf(admin, topic, busiest.partition);
       expect(before).toBeGreaterThan(0);
-      await cluster('kill', `${dir.dir}/kafka`, String(before));
+      await cluster.node('kill', before);
       // Another broker takes the partition over (2 in sync of the 2 left: still writable).
       await waitFor(async () => {
         const now = await leaderOf(admin, topic, busiest.partition);
@@ -148,7 +143,7 @@ describe('a three-broker cluster, faults under load, exact counts', () => {
         console.log(agent.output().split('\n').filter((l) => /"level":[456]0/.test(l)).slice(-15).join('\n'));
         throw err;
       });
-      await cluster('restart', `${dir.dir}/kafka`, String(before));
+      await cluster.node('restart', before);
     });
   });
 
@@ -156,9 +151,9 @@ describe('a three-broker cluster, faults under load, exact counts', () => {
     await underLoad(async ({ agent }) => {
       for (const node of [1, 2, 3]) {
         const before = await agent.metric('shiplog_agent_lines_shipped_total');
-        await cluster('halt', `${dir.dir}/kafka`, String(node));
+        await cluster.node('halt', node);
         await new Promise((r) => setTimeout(r, 3_000));
-        await cluster('restart', `${dir.dir}/kafka`, String(node));
+        await cluster.node('restart', node);
         // Shipping went on through each restart.
         await waitFor(async () => {
           const now = await agent.metric('shiplog_agent_lines_shipped_total');
