@@ -70,7 +70,7 @@ export const AGENT_SETTINGS: { name: string; default: string; help: string }[] =
   { name: 'SHIPLOG_KAFKA_MIN_INSYNC_REPLICAS', default: '0', help: 'min.insync.replicas of topics the agent creates (0: the broker\'s default). With 3 replicas, 2: a write is acknowledged once two brokers have it, and one broker may be down.' },
   { name: 'SHIPLOG_KAFKA_MAX_MESSAGE_BYTES', default: '16MiB', help: 'max.message.bytes of a topic the agent creates.' },
   ...KAFKA_SECURITY_SETTINGS,
-  { name: 'SHIPLOG_AGENT_ADDRESS', default: '0.0.0.0', help: 'Address of the agent\'s HTTP server (/metrics, /healthz).' },
+  { name: 'SHIPLOG_AGENT_ADDRESS', default: '0.0.0.0', help: 'Address of the agent\'s HTTP server (/metrics, /healthz, /readyz).' },
   { name: 'SHIPLOG_AGENT_PORT', default: '9881', help: 'Port of the agent\'s HTTP server (0 = any free port).' },
   { name: 'SHIPLOG_MAX_LINE_BYTES', default: '2MiB', help: 'Longer lines are shipped as several parts marked `split` (never cut off); the query API joins them back.' },
   { name: 'SHIPLOG_BATCH_BYTES', default: '1MiB', help: 'A batch is sent once this much is buffered ...' },

@@ -1,6 +1,6 @@
 /** `shiplog agent`: config, Docker client, Kafka transport, agent, HTTP; stops cleanly on SIGTERM/SIGINT. */
 import { killAtCall } from '../lib/faults.js';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { registerProcessMetrics } from '../lib/process-metrics.js';
 import { ConfigError, DockerUnreachableError, describe } from '../lib/errors.js';
 import { untilSignal } from '../lib/shutdown.js';
@@ -37,6 +37,17 @@ export async function runAgent(env: Env): Promise<number> {
     },
     log.child({ part: 'kafka' }),
   );
+  // Found in a cluster: kafkajs 2.2.4 can report a batch sent without an answer for some of its
+  // partitions (kafka-transport.ts, sendChecked); each such send is made again and counted.
+  new Counter({
+    name: 'shiplog_agent_kafka_unanswered_resends_total',
+    help: 'Sends the Kafka client reported done without an answer for some partitions (seen when a broker fails); those records were sent again.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(transport.unansweredResends);
+    },
+  });
   const agent = new Agent({ config, docker, transport, registry, log, faults: { afterAck: killAtCall(config.faultKillAfterAcks) } });
   // Listen first: /metrics and /healthz answer while the agent waits for Kafka.
   const app = buildAgentHttp({ registry, status: () => agent.status });

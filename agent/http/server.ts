@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP endpoints: /healthz and /metrics. Built here, listened on by main.
+ * The agent's HTTP endpoints: /healthz, /readyz and /metrics. Built here, listened on by main.
  *
  * Plain node:http rather than fastify (which the collector's API uses): two fixed GET routes
  * need no router, and loading fastify costs the agent ~19 MiB of RSS (measured: a Node process
@@ -26,13 +26,19 @@ export function buildAgentHttp(deps: { registry: Registry; status: () => AgentSt
     // Nothing here reads a body: a request that sends one is answered and the connection closed.
     req.resume();
     const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== '/metrics' && path !== '/healthz') return json(res, 404, { error: 'not_found', message: `no route ${path}` });
+    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') return json(res, 404, { error: 'not_found', message: `no route ${path}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return json(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` });
     }
     if (path === '/metrics') return send(res, 200, deps.registry.contentType, await deps.registry.metrics());
     const s = deps.status();
+    if (path === '/readyz') {
+      // Ready while lines go out: Docker answers and sends are acknowledged (a send waiting
+      // over 10 s counts as failing, e.g. no partition has enough in-sync replicas).
+      const ready = s.docker === 'connected' && s.transport === 'ok';
+      return json(res, ready ? 200 : 503, { status: ready ? 'ready' : s.docker !== 'connected' ? 'docker-unreachable' : 'transport-failing', ...s });
+    }
     // Alive while it can see Docker; a failing transport is reported but is not a reason to
     // restart the agent (it is retrying and Docker's log files hold the lines meanwhile).
     return json(res, s.docker === 'connected' ? 200 : 503, { status: s.docker === 'connected' ? 'ok' : 'docker-unreachable', ...s });

@@ -12,6 +12,9 @@
  * /ping must carry that user (Basic auth, or X-ClickHouse-User/-Key as the client sends them
  * over TLS), else it gets ClickHouse's own refusal: code 516, AUTHENTICATION_FAILED.
  *
+ * For tests of a slow store: `POST /_test/insert-delay?ms=N` makes every INSERT answer N ms
+ * late (after it is stored, as a loaded server would); 0 ends that.
+ *
  * Not a ClickHouse server: other settings in the URL are ignored.
  */
 import { readFileSync } from 'node:fs';
@@ -52,6 +55,7 @@ function readBody(req) {
   });
 }
 
+let insertDelayMs = 0;
 const USER = process.env.CHDB_HTTP_USER;
 const PASSWORD = process.env.CHDB_HTTP_PASSWORD ?? '';
 const same = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -83,6 +87,11 @@ const handler = async (req, res) => {
       res.end('Ok.\n');
       return;
     }
+    if (url.pathname === '/_test/insert-delay') {
+      insertDelayMs = Math.max(0, Number(url.searchParams.get('ms')) || 0);
+      res.end(`insert delay ${insertDelayMs} ms\n`);
+      return;
+    }
     if (USER !== undefined) {
       const c = credentials(req, url);
       if (!same(c.user, USER) || !same(c.password, PASSWORD)) {
@@ -110,6 +119,7 @@ const handler = async (req, res) => {
         ...(columns ? { columns } : {}),
         settings: settings.insert_deduplication_token ? { insert_deduplication_token: settings.insert_deduplication_token } : {},
       });
+      if (insertDelayMs) await new Promise((r) => setTimeout(r, insertDelayMs));
       res.writeHead(200, { 'X-ClickHouse-Summary': JSON.stringify({ written_rows: String(r.rowsWritten) }) });
       res.end();
       return;

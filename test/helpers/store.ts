@@ -18,6 +18,8 @@ export interface ChdbEndpoint {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   restart(): Promise<void>;
+  /** Every insert answers this many ms late from now on (0: at once): a slow store. */
+  setInsertDelay(ms: number): Promise<void>;
 }
 
 /** A production-like endpoint: https with this certificate, and/or this user required. */
@@ -79,6 +81,10 @@ export async function startChdbEndpoint(dir: string, sec: EndpointSecurity = {})
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
     },
     stop,
+    async setInsertDelay(ms: number) {
+      const r = await fetch(`${url}/_test/insert-delay?ms=${ms}`, { method: 'POST' });
+      if (!r.ok) throw new Error(await r.text());
+    },
     async restart() {
       await stop();
       ({ proc, url } = await launch(dir, port, sec));

@@ -51,6 +51,10 @@ it('loses nothing and duplicates nothing while the broker is down for 30 s', asy
   const health = (await (await fetch(`${agent.url}/healthz`)).json()) as { status: string; transport: string };
   expect(health.status).toBe('ok');
   expect(health.transport).toBe('failing');
+  // Not ready while nothing can be shipped.
+  const ready = await fetch(`${agent.url}/readyz`);
+  expect(ready.status).toBe(503);
+  expect(((await ready.json()) as { status: string }).status).toBe('transport-failing');
   expect(await agent.metric('shiplog_agent_backpressure_pauses_total')).toBeGreaterThan(0);
   expect(await agent.metric('shiplog_agent_buffered_bytes')).toBeLessThan(2 * 1024 * 1024);
   await broker.restart();
@@ -62,6 +66,7 @@ it('loses nothing and duplicates nothing while the broker is down for 30 s', asy
     [burst.id, { stdout: seqLines('burst-', 1, 60_000), stderr: [] }],
   ]);
   await waitFor(async () => (await agent!.metric('shiplog_agent_lines_shipped_total')) >= 150_000, 120_000, 'catching up after the outage');
+  await waitFor(async () => (await fetch(`${agent!.url}/readyz`)).status === 200, 60_000, 'the agent ready again');
   const by = linesByContainer(await readTopic(`${prefix}.logs`, broker.brokers));
   for (const [id, w] of want) {
     sameLines(streamOf(by.get(id)?.lines ?? [], 'stdout'), w.stdout, `${id.slice(0, 12)} stdout`);

@@ -3,8 +3,11 @@
  * min.insync.replicas 2 (the agent's settings), an agent, two collectors and a store (the
  * ClickHouse HTTP endpoint over chDB). While four containers write sequence-numbered lines:
  * the leader of the busiest partition is SIGKILLed and brought back; the three brokers are
- * restarted one by one; a collector is SIGKILLed and another added. After each, every line is
- * stored exactly once, each container's lines in order, and the collectors are ready.
+ * restarted one by one; one broker is down for 60 s (the ISR shrinks to two) and for part of
+ * it a second one (nothing can be written: the agent is not ready and says why); a collector
+ * joins while every insert takes 4 s; a collector is SIGKILLed and another added. After each,
+ * every line is stored exactly once, each container's lines in order, and the collectors are
+ * ready.
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
@@ -35,10 +38,11 @@ interface Run {
 }
 
 /**
- * Agent, two collectors and four containers writing numbered lines over ~20 s; `fault` runs once
- * 15 % of the lines are shipped. Then: every line stored once, each container's in order.
+ * Agent, two collectors and four containers writing numbered lines over ~`writeSeconds` (20 s);
+ * `fault` runs once 15 % of the lines are shipped. Then: every line stored once, each
+ * container's in order.
  */
-async function underLoad(fault: (r: Run) => Promise<void>): Promise<void> {
+async function underLoad(fault: (r: Run) => Promise<void>, writeSeconds = 20): Promise<void> {
   const prefix = `cl-${randomUUID().slice(0, 8)}`;
   const topic = `${prefix}.logs`;
   const scope = testScope();
@@ -64,7 +68,7 @@ async function underLoad(fault: (r: Run) => Promise<void>): Promise<void> {
 
   const ids: string[] = [];
   for (let k = 0; k < N; k++) {
-    const script = `i=0; while [ $i -lt 100 ]; do seq $((i*${LINES / 100}+1)) $((i*${LINES / 100}+${LINES / 100})) | sed s/^/c${k}-/; i=$((i+1)); sleep 0.2; done`;
+    const script = `i=0; while [ $i -lt 100 ]; do seq $((i*${LINES / 100}+1)) $((i*${LINES / 100}+${LINES / 100})) | sed s/^/c${k}-/; i=$((i+1)); sleep ${(writeSeconds / 100).toFixed(2)}; done`;
     ids.push((await runContainer({ script, labels: scope.labels })).id);
   }
   cleanups.push(() => removeContainers(ids));
@@ -96,8 +100,11 @@ async function underLoad(fault: (r: Run) => Promise<void>): Promise<void> {
     // In the order written: one container's lines are one partition's, in offset order.
     expect(rows.map((r) => Number(r.b.slice(`c${k}-`.length)))).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
   }
-  // How often the agent had to send records again that the Kafka client had left unanswered.
-  console.log(`${topic}: sends with partitions left unanswered by kafkajs: ${agent.output().split('without an answer for some partitions').length - 1}`);
+  // How often the agent had to send records again that the Kafka client had left unanswered:
+  // the metric counts what the log says.
+  const resends = await agent.metric('shiplog_agent_kafka_unanswered_resends_total');
+  console.log(`${topic}: sends with partitions left unanswered by kafkajs: ${resends}`);
+  expect(resends).toBe(agent.output().split('without an answer for some partitions').length - 1);
   // And the collectors say they are ready again.
   for (const c of collectors.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null)) await waitFor(async () => (await fetch(`${c.url}/readyz`)).status === 200, 60_000, 'collectors ready');
 }
@@ -159,6 +166,62 @@ describe('a three-broker cluster, faults under load, exact counts', () => {
           const now = await agent.metric('shiplog_agent_lines_shipped_total');
           return now > before || now >= N * LINES;
         }, 60_000, `shipping after broker ${node} restarted`);
+      }
+    });
+  });
+
+  it('one broker down for 60 s: the ISR shrinks to two and writes go on; a second one down: nothing can be written, and the agent says so', async () => {
+    const shipped = 'shiplog_agent_lines_shipped_total';
+    const ready = async (url: string) => (await fetch(`${url}/readyz`)).status;
+    await underLoad(async ({ topic, admin, agent, collectors }) => {
+      const isr = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.map((p) => p.isr.length) ?? [];
+      await cluster.node('halt', 3);
+      const downAt = Date.now();
+      await waitFor(async () => (await isr()).every((n) => n === 2), 60_000, 'the ISR shrinking to two');
+      // Two in sync is min.insync.replicas: still writable, and every part says it is fine.
+      const before = await agent.metric(shipped);
+      await waitFor(async () => (await agent.metric(shipped)) > before, 60_000, 'shipping with one broker down');
+      expect(await ready(agent.url)).toBe(200);
+      for (const c of collectors) await waitFor(async () => (await ready(c.url)) === 200, 60_000, 'collectors ready with one broker down');
+
+      // One replica left in sync, below min.insync.replicas: no partition takes a write.
+      await cluster.node('halt', 2);
+      await waitFor(async () => (await ready(agent.url)) === 503, 60_000, 'the agent not ready while nothing can be written');
+      const body = (await (await fetch(`${agent.url}/readyz`)).json()) as { status: string; transport: string };
+      expect(body).toMatchObject({ status: 'transport-failing', transport: 'failing' });
+      // Nothing is shipped meanwhile, and the lag says how far behind it is.
+      const stuck = await agent.metric(shipped);
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(await agent.metric(shipped)).toBe(stuck);
+      expect(await agent.metric('shiplog_agent_checkpoint_lag_seconds')).toBeGreaterThan(10);
+
+      await cluster.node('restart', 2);
+      await waitFor(async () => (await ready(agent.url)) === 200, 120_000, 'the agent ready again with two brokers');
+      // Broker 3 stays down for its 60 s.
+      await new Promise((r) => setTimeout(r, Math.max(0, 60_000 - (Date.now() - downAt))));
+      await cluster.node('restart', 3);
+      await waitFor(async () => (await isr()).every((n) => n === 3), 120_000, 'the ISR back to three');
+    }, 75);
+  });
+
+  it('a rebalance while the store is slow: a collector added while every insert takes 4 s', async () => {
+    await underLoad(async ({ collectors, addCollector }) => {
+      const old = [...collectors];
+      const sum = async (name: string) => (await Promise.all(old.map((c) => c.metric(name)))).reduce((x, y) => x + y, 0);
+      const insertSecondsBefore = await sum('shiplog_collector_insert_duration_seconds_sum');
+      const joinsBefore = await Promise.all(old.map((c) => c.metric('shiplog_collector_rebalances_total')));
+      await ep.setInsertDelay(4_000);
+      try {
+        await new Promise((r) => setTimeout(r, 3_000));
+        // The group rebalances while each collector has an insert in flight.
+        await addCollector();
+        await new Promise((r) => setTimeout(r, 12_000));
+        // What the collectors say: slow inserts, and each of them rejoined the group.
+        expect(await sum('shiplog_collector_insert_duration_seconds_sum')).toBeGreaterThan(insertSecondsBefore + 4);
+        const joins = await Promise.all(old.map((c) => c.metric('shiplog_collector_rebalances_total')));
+        joins.forEach((n, i) => expect(n).toBeGreaterThan(joinsBefore[i] as number));
+      } finally {
+        await ep.setInsertDelay(0);
       }
     });
   });
