@@ -14,6 +14,10 @@
  *
  * It also tells the main thread which logs changed (batched, a message per WAKE_MS at most,
  * whatever the number of containers): the main thread needs no watch of its own.
+ *
+ * One file (~330 lines) on purpose: the thread's body and the main thread's side of it share
+ * one message protocol (follow, unfollow, check, release; pinned files or changes back) that is
+ * easiest to keep right when both ends are read together.
  */
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';

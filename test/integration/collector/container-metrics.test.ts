@@ -6,6 +6,8 @@
  * resource settings (container_spec_*),
  * counters and health restored after a restart; and the awesome-prometheus-alerts cAdvisor
  * group, run by promtool on the label sets this Prometheus holds from the exposition.
+ * One file (~330 lines): every case reads the same running pipeline and Prometheus, which take
+ * most of a minute to start; split apart, each file would start its own.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
