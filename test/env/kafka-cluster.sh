@@ -6,7 +6,7 @@
 #                                          mutual-TLS listeners on <port>+9..11; prints the plaintext
 #                                          bootstrap list when all three answer
 #   kafka-cluster.sh brokers <dir> plain|secure|mtls   a listener's bootstrap list
-#   kafka-cluster.sh user                  the SCRAM user and password the cluster knows (SHA-256 and -512)
+#   kafka-cluster.sh user                  the SASL user and password the cluster knows (SCRAM-SHA-256, -512, PLAIN)
 #   kafka-cluster.sh kill <dir> <node>     SIGKILL one node (its data stays)
 #   kafka-cluster.sh halt <dir> <node>     stop one node cleanly (SIGTERM)
 #   kafka-cluster.sh restart <dir> <node>  start a stopped node again; waits until it serves
@@ -34,9 +34,10 @@ ssl.keystore.type=PEM
 ssl.keystore.location=$dir/tls/server-bundle.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$dir/tls/ca.pem
-sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
 listener.name.secure.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.secure.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
 listener.name.mtls.ssl.client.auth=required
 PROPS
     cat <<PROPS
