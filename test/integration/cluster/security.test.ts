@@ -1,6 +1,6 @@
 /**
  * Credentials and TLS as a production cluster has them: the three-broker cluster's SASL_SSL
- * listeners (SCRAM) and mutual-TLS listeners, and a ClickHouse HTTP endpoint (chDB) that speaks
+ * listeners (SCRAM, PLAIN) and mutual-TLS listeners, and a ClickHouse HTTP endpoint (chDB) that speaks
  * https only and wants a user and password. An agent and two collectors connect with the right
  * settings and store every line once; each wrong setting stops start-up with one line naming
  * it (exit 2), and the lines written meanwhile are not lost.
