@@ -64,7 +64,7 @@ export async function runAgent(env: Env): Promise<number> {
   } catch (err) {
     if (err instanceof DockerUnreachableError) {
       log.fatal(`${err.message}. ${err.advice}.`);
-    } else log.fatal({ err: describe(err) }, 'agent failed to start');
+    } else if (!(err instanceof ConfigError)) log.fatal({ err: describe(err) }, 'agent failed to start');
     await transport.stop().catch(() => undefined);
     await app.close();
     await tracing.shutdown();

@@ -200,14 +200,15 @@ describe('choosing how to read', () => {
     sameLines((await shippedOf(t.topic, c.id)).stdout, seqLines('remote-', 1, 2000), 'stdout');
 
     const refused = await runAgentToExit({ ...baseEnv(t), DOCKER_HOST: host, SHIPLOG_DOCKER_LOGS: 'files' });
-    expect(refused.code).toBe(1);
+    // A setting that cannot work: exit 2, as every refused setting.
+    expect(refused.code).toBe(2);
     expect(refused.output).toContain('SHIPLOG_DOCKER_LOGS: files, but the engine is remote');
   });
 
   it('files with an unreadable SHIPLOG_DOCKER_ROOT refuses to start, naming it', async () => {
     const t = setup();
     const refused = await runAgentToExit({ ...baseEnv(t), SHIPLOG_DOCKER_ROOT: '/nonexistent/docker' });
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.output).toContain('SHIPLOG_DOCKER_ROOT=/nonexistent/docker');
   });
 });
