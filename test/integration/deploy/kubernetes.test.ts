@@ -31,6 +31,9 @@ async function validate(yaml: string): Promise<{ ok: boolean; out: string }> {
   });
 }
 
+/** Every Kafka and ClickHouse security option of the chart. */
+const KAFKA_SECURE = ['kafka.tls.enabled=true', 'kafka.tls.existingSecret=ktls', 'kafka.tls.certKey=tls.crt', 'kafka.tls.keyKey=tls.key', 'kafka.sasl.mechanism=scram-sha-512', 'kafka.sasl.username=shiplog', 'kafka.sasl.existingSecret=ksasl', 'clickhouse.tlsCaSecret=chca'].flatMap((v) => ['--set', v]);
+
 async function helm(...args: string[]): Promise<{ ok: boolean; out: string }> {
   return run(HELM, args, { maxBuffer: 1 << 24 }).then(
     (r) => ({ ok: true, out: r.stdout }),
@@ -66,7 +69,7 @@ describe('Kubernetes deployment files', () => {
   it('the Helm chart lints and renders objects that validate, with defaults and with every option', async () => {
     const lint = await helm('lint', '--strict', CHART);
     expect(lint.out).toContain('0 chart(s) failed');
-    for (const set of [[], ['--set', 'clickhouse.existingSecret=ch', '--set', 'env.SHIPLOG_LOG_LEVEL=debug', '--set', 'agent.env.SHIPLOG_STATS_INTERVAL=30s', '--set', 'collector.env.SHIPLOG_RETENTION_DAYS=7', '--set', 'agent.dockerRoot=/srv/docker', '--set', 'collector.replicas=3', '--set', 'agent.nodeSelector.role=docker']]) {
+    for (const set of [[], ['--set', 'clickhouse.existingSecret=ch', '--set', 'env.SHIPLOG_LOG_LEVEL=debug', '--set', 'agent.env.SHIPLOG_STATS_INTERVAL=30s', '--set', 'collector.env.SHIPLOG_RETENTION_DAYS=7', '--set', 'agent.dockerRoot=/srv/docker', '--set', 'collector.replicas=3', '--set', 'agent.nodeSelector.role=docker', ...KAFKA_SECURE]]) {
       const t = await helm('template', 'rel', CHART, '--namespace', 'logs', ...set);
       expect(t.ok, t.out).toBe(true);
       const v = await validate(t.out);
@@ -77,6 +80,11 @@ describe('Kubernetes deployment files', () => {
         expect(t.out).toContain('mountPath: "/srv/docker/containers"');
         expect(t.out).toContain('secretKeyRef: { name: "ch", key: "password" }');
         expect(t.out).toContain('replicas: 3');
+        // Kafka TLS and SASL from Secrets, in both the agent and the collector; ClickHouse's CA.
+        expect(t.out.split('value: "/etc/shiplog/kafka-tls/tls.key"').length - 1).toBe(2);
+        expect(t.out.split('secretKeyRef: { name: "ksasl", key: "password" }').length - 1).toBe(2);
+        expect(t.out.split('secret: { secretName: "ktls" }').length - 1).toBe(2);
+        expect(t.out).toContain('value: "/etc/shiplog/clickhouse-tls/ca.crt"');
       }
     }
     // The node's own name as the host name, as in the plain manifest.
@@ -84,6 +92,9 @@ describe('Kubernetes deployment files', () => {
   });
 
   it('the chart refuses to render without what a collector cannot run without', async () => {
+    const saslNoSecret = await helm('template', 'rel', CHART, '--set', 'kafka.sasl.mechanism=scram-sha-512', '--set', 'kafka.sasl.username=u');
+    expect(saslNoSecret.ok).toBe(false);
+    expect(saslNoSecret.out).toContain('kafka.sasl.existingSecret is required');
     const noUrl = await helm('template', 'rel', CHART, '--set', 'clickhouse.url=');
     expect(noUrl.ok).toBe(false);
     expect(noUrl.out).toContain('clickhouse.url is required');
