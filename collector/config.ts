@@ -1,7 +1,8 @@
 /** The collector's settings: one schema, validated once at start-up, every problem at once. */
 import { resolve } from 'node:path';
 import { EnvReader, checkHostPortList, type Env } from '../lib/env-config.js';
-import { KAFKA_SECURITY_SETTINGS, checkTls, readKafkaSecurity, readPem, type KafkaSecurity } from '../lib/kafka-security.js';
+import { KAFKA_SECURITY_SETTINGS, readKafkaSecurity, type KafkaSecurity } from '../lib/kafka-security.js';
+import { checkTls, readPem } from '../lib/tls.js';
 
 export interface CollectorConfig {
   kafka: { brokers: string[]; topicPrefix: string; groupId: string; security: KafkaSecurity };

@@ -145,3 +145,8 @@ export function startupFailure(err: unknown, dir: string): string {
   if (isDiskFull(err) || diskFullAt(dir)) return `the disk holding SHIPLOG_DATA_DIR (${dir}) is full: free some space there or point SHIPLOG_DATA_DIR elsewhere (${describe(err)})`;
   return describe(err);
 }
+
+/** An error and its causes, outermost first. */
+export function* causes(err: unknown): Generator<Error> {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) yield e;
+}

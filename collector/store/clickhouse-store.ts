@@ -4,8 +4,8 @@
  */
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { ConfigError, describe } from '../../lib/errors.js';
-import { causes, isTlsVerifyFailure } from '../../lib/kafka-security.js';
+import { ConfigError, causes, describe } from '../../lib/errors.js';
+import { isTlsVerifyFailure } from '../../lib/tls.js';
 import { StorageError, insertFailed, queryFailed, type LogStore, type QueryParams } from './store.js';
 
 export interface ClickHouseStoreOptions {
