@@ -139,7 +139,13 @@ export function shipLogsSuite(mode: 'files' | 'api'): void {
     }
     for (const id of created) await waitExit(id);
     const total = [...expected.values()].reduce((n, e) => n + e.stdout.length + e.stderr.length, 0);
-    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) >= total, 120_000, `${total} lines shipped`);
+    await waitFor(async () => (await agent.metric('shiplog_agent_lines_shipped_total')) >= total, 120_000, `${total} lines shipped`).catch(async (err) => {
+      // Slow, or lines missing? The counts per container and what the agent warned about.
+      const text = await agent.metrics();
+      console.log(`shipped ${await agent.metric('shiplog_agent_lines_shipped_total')} of ${total}`, text.split('\n').filter((l) => /^shiplog_agent_(lines_(read|shipped)|log_file_events)_total/.test(l)).join('\n'));
+      console.log(agent.output().split('\n').filter((l) => /"level":[456]0/.test(l)).slice(-15).join('\n'));
+      throw err;
+    });
   }, 240_000);
 
   afterAll(async () => {

@@ -175,8 +175,10 @@ describe('the web page', () => {
     expect(await viewLines(page)).toEqual(api);
 
     // The context of one hit: the lines just before and after it in its container.
-    await page.click('.row:nth-child(20)');
-    await page.click('.detail button');
+    // A locator, not page.click: the virtual list may redraw its rows between finding one and
+    // clicking it (seen under load: "Node is detached from document"); a locator finds it again.
+    await page.locator('.row:nth-child(20)').click();
+    await page.locator('.detail button').click();
     await page.waitForFunction(() => location.hash.includes('context='));
     await page.waitForFunction(() => (window as unknown as { shiplogView: { count(): number } }).shiplogView.count() >= 21, { timeout: 30_000 });
     const ctx = await viewLines(page);
