@@ -94,11 +94,11 @@ export async function runCollector(env: Env): Promise<number> {
       break;
     } catch (err) {
       // A setting that cannot work stops start-up; waiting would not mend it.
+      await consumer?.stop();
+      await auxConsumer?.stop();
+      await dlq.stop();
       const problem = err instanceof ConfigError ? err : (securityProblem(err) ?? clickhouseSettingProblem(err));
       if (problem) {
-        await consumer?.stop();
-        await auxConsumer?.stop();
-        await dlq.stop();
         await app.close();
         throw problem;
       }
@@ -109,9 +109,6 @@ export async function runCollector(env: Env): Promise<number> {
         { err: describe(err), retryInMs: wait, ...(hint ? { hint } : {}) },
         noTopic ? `cannot start consuming yet: ${cfg.kafka.topicPrefix}.logs does not exist until an agent creates it (or create it yourself); retrying` : 'cannot start consuming yet; retrying',
       );
-      await consumer?.stop();
-      await auxConsumer?.stop();
-      await dlq.stop();
       await sleep(wait);
     }
   }

@@ -184,18 +184,9 @@ export class KafkaTransport implements Transport {
   async sendAux(kind: 'stats' | 'events', records: { key: string; value: string }[]): Promise<void> {
     const topic = kind === 'stats' ? this.cfg.statsTopic : this.cfg.eventsTopic;
     if (!topic || records.length === 0) return;
+    // start() reads them with the logs topic's: unknown only before it.
     const partitionMetadata = this.auxPartitions.get(topic);
-    if (!partitionMetadata?.length) {
-      // Its partitions unknown (metadata not read): kafkajs picks them, unchecked.
-      const producer = this.producer;
-      if (!producer) throw new KafkaError('producer not started');
-      try {
-        await producer.send({ topic, acks: -1, compression: this.compression(), messages: records });
-      } catch (err) {
-        throw new KafkaError(`produce to ${topic} failed`, err);
-      }
-      return;
-    }
+    if (!partitionMetadata?.length) throw new KafkaError(`producer not started (partitions of ${topic} unknown)`);
     await this.sendChecked(topic, records.map((r) => ({ ...r, partition: this.partitioner({ topic, partitionMetadata, message: { key: r.key, value: null } }) })));
   }
 
